@@ -1,0 +1,1 @@
+//! Receipts out: CEB312 … 626 and CEB900. (Filled in below.)

@@ -1,0 +1,218 @@
+//! Fixed-point decimal for money and quantities: the CEB `xs:decimal` with 19 total digits and
+//! 5 after the point, held exactly as an integer count of 10⁻⁵ units. Never floating point.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use super::record::{FieldError, Value};
+
+/// A decimal with at most 19 digits, 5 of them after the point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Decimal(i128);
+
+const SCALE: i128 = 100_000;
+const FRACTION_DIGITS: u32 = 5;
+const TOTAL_DIGITS: u32 = 19;
+
+impl Decimal {
+    /// Zero.
+    pub const ZERO: Decimal = Decimal(0);
+
+    /// `units` whole units (e.g. yuan).
+    pub const fn from_units(units: i64) -> Decimal {
+        Decimal(units as i128 * SCALE)
+    }
+
+    /// The raw count of 10⁻⁵ units.
+    pub const fn raw(self) -> i128 {
+        self.0
+    }
+
+    /// From a raw count of 10⁻⁵ units.
+    pub const fn from_raw(raw: i128) -> Decimal {
+        Decimal(raw)
+    }
+
+    /// Parses `[+-]digits[.digits]` (surrounding XML whitespace allowed) under the CEB facets.
+    pub fn parse_str(text: &str) -> Result<Decimal, FieldError> {
+        const FORMAT: FieldError = FieldError::Format {
+            expected: "a decimal number like 123.45",
+        };
+        let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+        let (negative, body) = match text.as_bytes().first() {
+            Some(b'-') => (true, &text[1..]),
+            Some(b'+') => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
+        if int_part.is_empty() && frac_part.is_empty() {
+            return Err(FORMAT);
+        }
+        if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+            return Err(FORMAT);
+        }
+        let int_digits = int_part.trim_start_matches('0');
+        let frac_digits = frac_part.trim_end_matches('0');
+        if frac_digits.len() > FRACTION_DIGITS as usize
+            || int_digits.len() + frac_digits.len() > TOTAL_DIGITS as usize
+        {
+            return Err(FieldError::Precision {
+                total: TOTAL_DIGITS as u8,
+                fraction: FRACTION_DIGITS as u8,
+            });
+        }
+        let mut raw: i128 = 0;
+        for b in int_digits.bytes() {
+            raw = raw * 10 + i128::from(b - b'0');
+        }
+        let mut frac = 0;
+        for b in frac_digits.bytes() {
+            raw = raw * 10 + i128::from(b - b'0');
+            frac += 1;
+        }
+        raw *= 10i128.pow(FRACTION_DIGITS - frac);
+        Ok(Decimal(if negative { -raw } else { raw }))
+    }
+
+    /// `self + other`, `None` past the 19-digit range.
+    pub fn checked_add(self, other: Decimal) -> Option<Decimal> {
+        Self::in_range(self.0.checked_add(other.0)?)
+    }
+
+    /// `self - other`, `None` past the 19-digit range.
+    pub fn checked_sub(self, other: Decimal) -> Option<Decimal> {
+        Self::in_range(self.0.checked_sub(other.0)?)
+    }
+
+    /// `self × other`, rounded half away from zero to 5 places; `None` past the range.
+    pub fn checked_mul(self, other: Decimal) -> Option<Decimal> {
+        let wide = self.0.checked_mul(other.0)?;
+        Self::in_range(div_round(wide, SCALE)?)
+    }
+
+    /// Rounds half away from zero to `places` (0..=5) decimal places.
+    pub fn round_to(self, places: u32) -> Decimal {
+        let unit = 10i128.pow(FRACTION_DIGITS - places.min(FRACTION_DIGITS));
+        Decimal(div_round(self.0, unit).unwrap_or(0) * unit)
+    }
+
+    /// Whether the value is below zero.
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+
+    fn in_range(raw: i128) -> Option<Decimal> {
+        (raw.unsigned_abs() < 10u128.pow(TOTAL_DIGITS)).then_some(Decimal(raw))
+    }
+}
+
+/// `n / d` rounded half away from zero; `None` when `d` is zero.
+pub(crate) fn div_round(n: i128, d: i128) -> Option<i128> {
+    if d == 0 {
+        return None;
+    }
+    let q = n / d;
+    let r = n % d;
+    if r.unsigned_abs() * 2 >= d.unsigned_abs() {
+        Some(if (n < 0) != (d < 0) { q - 1 } else { q + 1 })
+    } else {
+        Some(q)
+    }
+}
+
+impl fmt::Display for Decimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let int = abs / SCALE as u128;
+        let frac = abs % SCALE as u128;
+        if frac == 0 {
+            return write!(f, "{sign}{int}");
+        }
+        let digits = format!("{frac:05}");
+        write!(f, "{sign}{int}.{}", digits.trim_end_matches('0'))
+    }
+}
+
+impl std::str::FromStr for Decimal {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Decimal::parse_str(s)
+    }
+}
+
+impl Value<'_> for Decimal {
+    type Owned = Decimal;
+    fn parse(raw: Cow<'_, str>) -> Result<Self, FieldError> {
+        Decimal::parse_str(&raw)
+    }
+    fn text(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_string())
+    }
+    fn into_owned(self) -> Decimal {
+        self
+    }
+}
+
+impl serde::Serialize for Decimal {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Decimal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Decimal::parse_str(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::parse_str(s).unwrap()
+    }
+
+    #[test]
+    fn parses_and_prints_canonically() {
+        for (input, shown) in [
+            ("19050", "19050"),
+            ("12.50", "12.5"),
+            ("-0.00001", "-0.00001"),
+            (" 007.10000 ", "7.1"),
+            (".5", "0.5"),
+            ("5.", "5"),
+            ("99999999999999.99999", "99999999999999.99999"),
+        ] {
+            assert_eq!(d(input).to_string(), shown, "{input}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_the_schema_refuses() {
+        for bad in ["", ".", "1e5", "1,5", "--1", "NaN", "12.3.4", "1 000"] {
+            assert!(Decimal::parse_str(bad).is_err(), "{bad:?}");
+        }
+        assert!(matches!(
+            Decimal::parse_str("0.000001"),
+            Err(FieldError::Precision { .. })
+        ));
+        assert!(matches!(
+            Decimal::parse_str("100000000000000"),
+            Err(FieldError::Precision { .. })
+        ));
+    }
+
+    #[test]
+    fn arithmetic_is_exact_and_checked() {
+        assert_eq!(d("0.1").checked_add(d("0.2")), Some(d("0.3")));
+        assert_eq!(d("10").checked_mul(d("200")), Some(d("2000")));
+        assert_eq!(d("0.00001").checked_mul(d("0.5")), Some(d("0.00001")));
+        assert_eq!(d("99999999999999").checked_mul(d("10")), None);
+        assert_eq!(d("230.585").round_to(2), d("230.59"));
+        assert_eq!(d("-230.585").round_to(2), d("-230.59"));
+        assert_eq!(d("230.584").round_to(2), d("230.58"));
+    }
+}

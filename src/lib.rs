@@ -1,0 +1,14 @@
+//! single-window: a gateway for cross-border e-commerce declarations (China Customs CEB).
+//!
+//! Map of the crate:
+//! - [`domain`]: CEB records and agency declarations as typed values (pure);
+//! - [`ceb`]: CEB XML in (decode) and receipts out (encode) (pure);
+//! - [`report`]: violations and reports;
+//! - [`rules`]: code tables, limits, rates and registers loaded from `config/rules/`;
+//! - [`validate`]: `validate(&Declaration, &Rules) -> Report`, the hot pure core;
+//! - [`cli`]: the command-line front end (`single-window validate …`).
+
+pub mod ceb;
+pub mod domain;
+pub mod report;
+pub mod rules;
