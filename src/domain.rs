@@ -13,7 +13,9 @@ pub mod time;
 pub use agency::{
     FxSettlement, InspectionDeclaration, InspectionLine, ShipmentKey, TaxDeclaration, TaxLine,
 };
-pub use codes::{CountryCode, CurrencyCode, CustomsCode, EntCode, Guid, HsCode, IdNumber, UnitCode};
+pub use codes::{
+    CountryCode, CurrencyCode, CustomsCode, EntCode, Guid, HsCode, IdNumber, UnitCode,
+};
 pub use decimal::Decimal;
 pub use enums::{AppStatus, AppType, IdType, IeFlag, ReturnStatus, TradeMode};
 pub use message::{Body, Declaration, Message};

@@ -12,3 +12,4 @@ pub mod ceb;
 pub mod domain;
 pub mod report;
 pub mod rules;
+pub mod validate;

@@ -9,7 +9,7 @@ mod tables;
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use tables::{CodeSet, Credit, Enterprise, EntStatus, HsEntry, NegativeList, Role};
+pub use tables::{CodeSet, Credit, EntStatus, Enterprise, HsEntry, NegativeList, Role};
 
 use crate::ceb::Limits;
 use crate::domain::{CurrencyCode, Decimal};

@@ -1,16 +1,25 @@
-use single_window::ceb::{decode, Limits};
+use single_window::ceb::decode;
+use single_window::rules::Rules;
+use single_window::validate::validate;
 #[test]
 fn smoke() {
-    for e in std::fs::read_dir("../shared/ceb/import").unwrap().chain(std::fs::read_dir("../shared/ceb/export").unwrap()) {
-        let p = e.unwrap().path();
+    let rules = Rules::embedded().unwrap();
+    let mut files: Vec<_> = std::fs::read_dir("../shared/ceb/import")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for p in files {
         let bytes = std::fs::read(&p).unwrap();
-        match decode(&bytes, &Limits::default()) {
-            Ok(m) => {
-                let d: usize = m.blocks.iter().map(|b| b.defects.len()).sum();
-                println!("{}: {:?} blocks={} defects={} env={} sender={:?}", p.display(), m.kind, m.blocks.len(), d, m.envelope_defects.len(), m.sender());
-                for b in &m.blocks { for v in &b.defects { println!("   {v}"); } }
+        let m = decode(&bytes, &rules.limits).unwrap();
+        println!("{}", p.display());
+        for (i, b) in m.blocks.iter().enumerate() {
+            let r = validate(b, &rules);
+            if i < 2 {
+                for v in &r.violations {
+                    println!("  [{}] {v}", i + 1);
+                }
             }
-            Err(e) => println!("{}: ERR {e}", p.display()),
         }
     }
 }

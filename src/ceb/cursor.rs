@@ -382,7 +382,10 @@ impl<'a> Cursor<'a> {
         if open.ns != Ns::Ceb {
             return Err(self.namespace_error(open));
         }
-        if let Some(i) = fields[next..].iter().position(|f| f.name.as_bytes() == name) {
+        if let Some(i) = fields[next..]
+            .iter()
+            .position(|f| f.name.as_bytes() == name)
+        {
             return Ok(next + i);
         }
         let name = open.local_string();

@@ -149,7 +149,12 @@ impl<'a> Walk<'a> {
             }
             Stage::Subscribe => {
                 let mut subscribe = BaseSubscribe::default();
-                cur.record(&mut subscribe, At::head("BaseSubscribe"), open.empty, defects)?;
+                cur.record(
+                    &mut subscribe,
+                    At::head("BaseSubscribe"),
+                    open.empty,
+                    defects,
+                )?;
                 self.message.subscribes.push(subscribe);
             }
             Stage::Extend | Stage::Signature => {
@@ -250,7 +255,10 @@ impl<'a> KindVisitor<'a> for BlockReader<'_, 'a> {
 
 fn is_ceb_message_name(name: &str) -> bool {
     let b = name.as_bytes();
-    b.len() == 13 && b.starts_with(b"CEB") && b.ends_with(b"Message") && b[3..6].iter().all(u8::is_ascii_digit)
+    b.len() == 13
+        && b.starts_with(b"CEB")
+        && b.ends_with(b"Message")
+        && b[3..6].iter().all(u8::is_ascii_digit)
 }
 
 fn attribute<'a>(
@@ -259,17 +267,13 @@ fn attribute<'a>(
     name: &'static str,
     length: Option<usize>,
 ) -> Result<Cow<'a, str>, DecodeError> {
-    let problem = |problem: String| {
-        cur.error(DecodeErrorKind::Attribute { name, problem }, None)
-    };
+    let problem = |problem: String| cur.error(DecodeErrorKind::Attribute { name, problem }, None);
     let attr = open
         .start
         .try_get_attribute(name)
         .map_err(|e| problem(e.to_string()))?
         .ok_or_else(|| problem("required attribute is missing".into()))?;
-    let value = attr
-        .unescape_value()
-        .map_err(|e| problem(e.to_string()))?;
+    let value = attr.unescape_value().map_err(|e| problem(e.to_string()))?;
     if let Some(len) = length {
         let chars = value.chars().count();
         if chars != len {

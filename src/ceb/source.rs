@@ -45,10 +45,7 @@ fn utf8(bytes: &[u8]) -> Result<Cow<'_, str>, DecodeError> {
         let text = std::str::from_utf8(valid).unwrap_or_default();
         let (line, column) = line_column(text, text.len());
         DecodeError {
-            kind: DecodeErrorKind::Encoding(format!(
-                "invalid UTF-8 at byte {}",
-                e.valid_up_to()
-            )),
+            kind: DecodeErrorKind::Encoding(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
             path: String::new(),
             line,
             column,
@@ -75,7 +72,10 @@ fn declared_encoding(bytes: &[u8]) -> Option<&[u8]> {
     let decl = &decl[..end];
     let at = decl.windows(8).position(|w| w == b"encoding")?;
     let rest = &decl[at + 8..];
-    let rest = rest.trim_ascii_start().strip_prefix(b"=")?.trim_ascii_start();
+    let rest = rest
+        .trim_ascii_start()
+        .strip_prefix(b"=")?
+        .trim_ascii_start();
     let quote = *rest.first()?;
     if quote != b'"' && quote != b'\'' {
         return None;
@@ -136,8 +136,11 @@ mod tests {
     fn refuses_bad_bytes_and_unknown_encodings() {
         let err = to_utf8(b"<a>\n\xff</a>", &Limits::default()).unwrap_err();
         assert_eq!((err.line, err.column), (2, 1));
-        let err = to_utf8(b"<?xml version='1.0' encoding='klingon'?><a/>", &Limits::default())
-            .unwrap_err();
+        let err = to_utf8(
+            b"<?xml version='1.0' encoding='klingon'?><a/>",
+            &Limits::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("klingon"));
         let limits = Limits {
             max_message_bytes: 3,

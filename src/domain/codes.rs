@@ -161,7 +161,10 @@ mod tests {
         let unit = UnitCode::parse_str("007").unwrap();
         assert_eq!(unit.number(), 7);
         assert_eq!(unit.to_string(), "007");
-        assert_eq!(HsCode::parse_str("0101210010").unwrap().to_string(), "0101210010");
+        assert_eq!(
+            HsCode::parse_str("0101210010").unwrap().to_string(),
+            "0101210010"
+        );
         for bad in ["07", "0070", "0a7", " 07", ""] {
             assert!(UnitCode::parse_str(bad).is_err(), "{bad:?}");
         }

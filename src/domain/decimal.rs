@@ -48,7 +48,11 @@ impl Decimal {
         if int_part.is_empty() && frac_part.is_empty() {
             return Err(FORMAT);
         }
-        if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+        if !int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .all(|b| b.is_ascii_digit())
+        {
             return Err(FORMAT);
         }
         let int_digits = int_part.trim_start_matches('0');
@@ -102,7 +106,8 @@ impl Decimal {
     }
 
     fn in_range(raw: i128) -> Option<Decimal> {
-        (raw.unsigned_abs() < 10u128.pow(TOTAL_DIGITS)).then_some(Decimal(raw))
+        // At most 19 digits before the point (when none follow it).
+        (raw.unsigned_abs() < 10u128.pow(TOTAL_DIGITS + FRACTION_DIGITS)).then_some(Decimal(raw))
     }
 }
 
@@ -185,6 +190,7 @@ mod tests {
             (".5", "0.5"),
             ("5.", "5"),
             ("99999999999999.99999", "99999999999999.99999"),
+            ("1000000000000000000", "1000000000000000000"),
         ] {
             assert_eq!(d(input).to_string(), shown, "{input}");
         }
@@ -200,7 +206,7 @@ mod tests {
             Err(FieldError::Precision { .. })
         ));
         assert!(matches!(
-            Decimal::parse_str("100000000000000"),
+            Decimal::parse_str("10000000000000000000"),
             Err(FieldError::Precision { .. })
         ));
     }
@@ -210,7 +216,8 @@ mod tests {
         assert_eq!(d("0.1").checked_add(d("0.2")), Some(d("0.3")));
         assert_eq!(d("10").checked_mul(d("200")), Some(d("2000")));
         assert_eq!(d("0.00001").checked_mul(d("0.5")), Some(d("0.00001")));
-        assert_eq!(d("99999999999999").checked_mul(d("10")), None);
+        assert_eq!(d("9999999999999999999").checked_mul(d("10")), None);
+        assert!(d("999999999999999999").checked_mul(d("10")).is_some());
         assert_eq!(d("230.585").round_to(2), d("230.59"));
         assert_eq!(d("-230.585").round_to(2), d("-230.59"));
         assert_eq!(d("230.584").round_to(2), d("230.58"));

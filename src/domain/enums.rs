@@ -129,9 +129,11 @@ impl fmt::Display for ReturnStatus {
 impl Value<'_> for ReturnStatus {
     type Owned = ReturnStatus;
     fn parse(raw: Cow<'_, str>) -> Result<Self, FieldError> {
-        raw.parse().map(ReturnStatus).map_err(|_| FieldError::Format {
-            expected: "a status code (an integer)",
-        })
+        raw.parse()
+            .map(ReturnStatus)
+            .map_err(|_| FieldError::Format {
+                expected: "a status code (an integer)",
+            })
     }
     fn text(&self) -> Cow<'_, str> {
         Cow::Owned(self.0.to_string())

@@ -84,36 +84,156 @@ pub struct OrderHead<'a> {
 impl<'a> Record<'a> for OrderHead<'a> {
     const NAME: &'static str = "OrderHead";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "appType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "appTime", required: true, facet: Facet::Text { min: 14, max: 14 } },
-        FieldSpec { name: "appStatus", required: true, facet: Facet::Text { min: 1, max: 3 } },
-        FieldSpec { name: "orderType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "orderNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "ebpCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebpName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "ebcCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebcName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "goodsValue", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "freight", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "discount", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "taxTotal", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "acturalPaid", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "currency", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "buyerRegNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "buyerName", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "buyerTelephone", required: true, facet: Facet::Text { min: 1, max: 30 } },
-        FieldSpec { name: "buyerIdType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "buyerIdNumber", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "payCode", required: false, facet: Facet::Text { min: 0, max: 18 } },
-        FieldSpec { name: "payName", required: false, facet: Facet::Text { min: 0, max: 100 } },
-        FieldSpec { name: "payTransactionId", required: false, facet: Facet::Text { min: 0, max: 60 } },
-        FieldSpec { name: "batchNumbers", required: false, facet: Facet::Text { min: 0, max: 100 } },
-        FieldSpec { name: "consignee", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "consigneeTelephone", required: true, facet: Facet::Text { min: 1, max: 50 } },
-        FieldSpec { name: "consigneeAddress", required: true, facet: Facet::Text { min: 1, max: 200 } },
-        FieldSpec { name: "consigneeDistrict", required: false, facet: Facet::Text { min: 6, max: 6 } },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "appType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "appTime",
+            required: true,
+            facet: Facet::Text { min: 14, max: 14 },
+        },
+        FieldSpec {
+            name: "appStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 3 },
+        },
+        FieldSpec {
+            name: "orderType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "orderNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "ebpCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebpName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "ebcCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebcName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "goodsValue",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "freight",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "discount",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "taxTotal",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "acturalPaid",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "currency",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "buyerRegNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "buyerName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "buyerTelephone",
+            required: true,
+            facet: Facet::Text { min: 1, max: 30 },
+        },
+        FieldSpec {
+            name: "buyerIdType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "buyerIdNumber",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "payCode",
+            required: false,
+            facet: Facet::Text { min: 0, max: 18 },
+        },
+        FieldSpec {
+            name: "payName",
+            required: false,
+            facet: Facet::Text { min: 0, max: 100 },
+        },
+        FieldSpec {
+            name: "payTransactionId",
+            required: false,
+            facet: Facet::Text { min: 0, max: 60 },
+        },
+        FieldSpec {
+            name: "batchNumbers",
+            required: false,
+            facet: Facet::Text { min: 0, max: 100 },
+        },
+        FieldSpec {
+            name: "consignee",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "consigneeTelephone",
+            required: true,
+            facet: Facet::Text { min: 1, max: 50 },
+        },
+        FieldSpec {
+            name: "consigneeAddress",
+            required: true,
+            facet: Facet::Text { min: 1, max: 200 },
+        },
+        FieldSpec {
+            name: "consigneeDistrict",
+            required: false,
+            facet: Facet::Text { min: 6, max: 6 },
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -264,19 +384,71 @@ pub struct OrderList<'a> {
 impl<'a> Record<'a> for OrderList<'a> {
     const NAME: &'static str = "OrderList";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "gnum", required: true, facet: Facet::Int { digits: 10 } },
-        FieldSpec { name: "itemNo", required: false, facet: Facet::Text { min: 0, max: 30 } },
-        FieldSpec { name: "itemName", required: true, facet: Facet::Text { min: 1, max: 250 } },
-        FieldSpec { name: "gmodel", required: true, facet: Facet::Text { min: 1, max: 510 } },
-        FieldSpec { name: "itemDescribe", required: false, facet: Facet::Text { min: 0, max: 1000 } },
-        FieldSpec { name: "barCode", required: false, facet: Facet::Text { min: 0, max: 50 } },
-        FieldSpec { name: "unit", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "qty", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "price", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "totalPrice", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "currency", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "country", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "gnum",
+            required: true,
+            facet: Facet::Int { digits: 10 },
+        },
+        FieldSpec {
+            name: "itemNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 30 },
+        },
+        FieldSpec {
+            name: "itemName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 250 },
+        },
+        FieldSpec {
+            name: "gmodel",
+            required: true,
+            facet: Facet::Text { min: 1, max: 510 },
+        },
+        FieldSpec {
+            name: "itemDescribe",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
+        FieldSpec {
+            name: "barCode",
+            required: false,
+            facet: Facet::Text { min: 0, max: 50 },
+        },
+        FieldSpec {
+            name: "unit",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "qty",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "price",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "totalPrice",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "currency",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "country",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -353,16 +525,27 @@ impl<'a> Composite<'a> for Order<'a> {
     type Item = OrderList<'a>;
     const NAME: &'static str = "Order";
     const MAX_ITEMS: usize = 99;
-    fn head_mut(&mut self) -> &mut Self::Head { &mut self.head }
-    fn items_mut(&mut self) -> &mut Vec<Self::Item> { &mut self.items }
-    fn head(&self) -> &Self::Head { &self.head }
-    fn items(&self) -> &[Self::Item] { &self.items }
+    fn head_mut(&mut self) -> &mut Self::Head {
+        &mut self.head
+    }
+    fn items_mut(&mut self) -> &mut Vec<Self::Item> {
+        &mut self.items
+    }
+    fn head(&self) -> &Self::Head {
+        &self.head
+    }
+    fn items(&self) -> &[Self::Item] {
+        &self.items
+    }
 }
 
 impl Order<'_> {
     /// Detaches the block from the input it borrows from.
     pub fn into_owned(self) -> Order<'static> {
-        Order { head: self.head.into_owned(), items: self.items.into_iter().map(OrderList::into_owned).collect() }
+        Order {
+            head: self.head.into_owned(),
+            items: self.items.into_iter().map(OrderList::into_owned).collect(),
+        }
     }
 }
 
@@ -389,13 +572,41 @@ pub struct OrderReturn<'a> {
 impl<'a> Record<'a> for OrderReturn<'a> {
     const NAME: &'static str = "OrderReturn";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "ebpCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebcCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "orderNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "returnStatus", required: true, facet: Facet::Text { min: 1, max: 10 } },
-        FieldSpec { name: "returnTime", required: true, facet: Facet::Text { min: 17, max: 17 } },
-        FieldSpec { name: "returnInfo", required: true, facet: Facet::Text { min: 1, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "ebpCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebcCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "orderNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "returnStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 10 },
+        },
+        FieldSpec {
+            name: "returnTime",
+            required: true,
+            facet: Facet::Text { min: 17, max: 17 },
+        },
+        FieldSpec {
+            name: "returnInfo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -487,24 +698,96 @@ pub struct PaymentHead<'a> {
 impl<'a> Record<'a> for PaymentHead<'a> {
     const NAME: &'static str = "PaymentHead";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "appType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "appTime", required: true, facet: Facet::Text { min: 14, max: 14 } },
-        FieldSpec { name: "appStatus", required: true, facet: Facet::Text { min: 1, max: 3 } },
-        FieldSpec { name: "payCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "payName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "payTransactionId", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "orderNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "ebpCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebpName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "payerIdType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "payerIdNumber", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "payerName", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "telephone", required: false, facet: Facet::Text { min: 0, max: 60 } },
-        FieldSpec { name: "amountPaid", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "currency", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "payTime", required: true, facet: Facet::Text { min: 14, max: 14 } },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "appType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "appTime",
+            required: true,
+            facet: Facet::Text { min: 14, max: 14 },
+        },
+        FieldSpec {
+            name: "appStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 3 },
+        },
+        FieldSpec {
+            name: "payCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "payName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "payTransactionId",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "orderNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "ebpCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebpName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "payerIdType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "payerIdNumber",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "payerName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "telephone",
+            required: false,
+            facet: Facet::Text { min: 0, max: 60 },
+        },
+        FieldSpec {
+            name: "amountPaid",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "currency",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "payTime",
+            required: true,
+            facet: Facet::Text { min: 14, max: 14 },
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -596,16 +879,27 @@ impl<'a> Composite<'a> for Payment<'a> {
     type Item = NoItems;
     const NAME: &'static str = "Payment";
     const MAX_ITEMS: usize = 0;
-    fn head_mut(&mut self) -> &mut Self::Head { &mut self.head }
-    fn items_mut(&mut self) -> &mut Vec<Self::Item> { &mut self.items }
-    fn head(&self) -> &Self::Head { &self.head }
-    fn items(&self) -> &[Self::Item] { &self.items }
+    fn head_mut(&mut self) -> &mut Self::Head {
+        &mut self.head
+    }
+    fn items_mut(&mut self) -> &mut Vec<Self::Item> {
+        &mut self.items
+    }
+    fn head(&self) -> &Self::Head {
+        &self.head
+    }
+    fn items(&self) -> &[Self::Item] {
+        &self.items
+    }
 }
 
 impl Payment<'_> {
     /// Detaches the block from the input it borrows from.
     pub fn into_owned(self) -> Payment<'static> {
-        Payment { head: self.head.into_owned(), items: self.items }
+        Payment {
+            head: self.head.into_owned(),
+            items: self.items,
+        }
     }
 }
 
@@ -630,12 +924,36 @@ pub struct PaymentReturn<'a> {
 impl<'a> Record<'a> for PaymentReturn<'a> {
     const NAME: &'static str = "PaymentReturn";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "payCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "payTransactionId", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "returnStatus", required: true, facet: Facet::Text { min: 1, max: 10 } },
-        FieldSpec { name: "returnTime", required: true, facet: Facet::Text { min: 17, max: 17 } },
-        FieldSpec { name: "returnInfo", required: true, facet: Facet::Text { min: 1, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "payCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "payTransactionId",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "returnStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 10 },
+        },
+        FieldSpec {
+            name: "returnTime",
+            required: true,
+            facet: Facet::Text { min: 17, max: 17 },
+        },
+        FieldSpec {
+            name: "returnInfo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -726,25 +1044,101 @@ pub struct LogisticsHead<'a> {
 impl<'a> Record<'a> for LogisticsHead<'a> {
     const NAME: &'static str = "LogisticsHead";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "appType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "appTime", required: true, facet: Facet::Text { min: 14, max: 14 } },
-        FieldSpec { name: "appStatus", required: true, facet: Facet::Text { min: 1, max: 3 } },
-        FieldSpec { name: "logisticsCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "logisticsName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "logisticsNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "billNo", required: false, facet: Facet::Text { min: 0, max: 37 } },
-        FieldSpec { name: "orderNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "freight", required: false, facet: Facet::Decimal },
-        FieldSpec { name: "insuredFee", required: false, facet: Facet::Decimal },
-        FieldSpec { name: "currency", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "weight", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "packNo", required: true, facet: Facet::Int { digits: 9 } },
-        FieldSpec { name: "goodsInfo", required: false, facet: Facet::Text { min: 0, max: 200 } },
-        FieldSpec { name: "consignee", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "consigneeAddress", required: true, facet: Facet::Text { min: 1, max: 200 } },
-        FieldSpec { name: "consigneeTelephone", required: true, facet: Facet::Text { min: 1, max: 50 } },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "appType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "appTime",
+            required: true,
+            facet: Facet::Text { min: 14, max: 14 },
+        },
+        FieldSpec {
+            name: "appStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 3 },
+        },
+        FieldSpec {
+            name: "logisticsCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "logisticsName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "logisticsNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "billNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 37 },
+        },
+        FieldSpec {
+            name: "orderNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "freight",
+            required: false,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "insuredFee",
+            required: false,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "currency",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "weight",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "packNo",
+            required: true,
+            facet: Facet::Int { digits: 9 },
+        },
+        FieldSpec {
+            name: "goodsInfo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 200 },
+        },
+        FieldSpec {
+            name: "consignee",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "consigneeAddress",
+            required: true,
+            facet: Facet::Text { min: 1, max: 200 },
+        },
+        FieldSpec {
+            name: "consigneeTelephone",
+            required: true,
+            facet: Facet::Text { min: 1, max: 50 },
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -839,16 +1233,27 @@ impl<'a> Composite<'a> for Logistics<'a> {
     type Item = NoItems;
     const NAME: &'static str = "Logistics";
     const MAX_ITEMS: usize = 0;
-    fn head_mut(&mut self) -> &mut Self::Head { &mut self.head }
-    fn items_mut(&mut self) -> &mut Vec<Self::Item> { &mut self.items }
-    fn head(&self) -> &Self::Head { &self.head }
-    fn items(&self) -> &[Self::Item] { &self.items }
+    fn head_mut(&mut self) -> &mut Self::Head {
+        &mut self.head
+    }
+    fn items_mut(&mut self) -> &mut Vec<Self::Item> {
+        &mut self.items
+    }
+    fn head(&self) -> &Self::Head {
+        &self.head
+    }
+    fn items(&self) -> &[Self::Item] {
+        &self.items
+    }
 }
 
 impl Logistics<'_> {
     /// Detaches the block from the input it borrows from.
     pub fn into_owned(self) -> Logistics<'static> {
-        Logistics { head: self.head.into_owned(), items: self.items }
+        Logistics {
+            head: self.head.into_owned(),
+            items: self.items,
+        }
     }
 }
 
@@ -873,12 +1278,36 @@ pub struct LogisticsReturn<'a> {
 impl<'a> Record<'a> for LogisticsReturn<'a> {
     const NAME: &'static str = "LogisticsReturn";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "logisticsCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "logisticsNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "returnStatus", required: true, facet: Facet::Text { min: 1, max: 10 } },
-        FieldSpec { name: "returnTime", required: true, facet: Facet::Text { min: 17, max: 17 } },
-        FieldSpec { name: "returnInfo", required: true, facet: Facet::Text { min: 1, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "logisticsCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "logisticsNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "returnStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 10 },
+        },
+        FieldSpec {
+            name: "returnTime",
+            required: true,
+            facet: Facet::Text { min: 17, max: 17 },
+        },
+        FieldSpec {
+            name: "returnInfo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -951,16 +1380,56 @@ pub struct LogisticsStatus<'a> {
 impl<'a> Record<'a> for LogisticsStatus<'a> {
     const NAME: &'static str = "LogisticsStatus";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "appType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "appTime", required: true, facet: Facet::Text { min: 14, max: 14 } },
-        FieldSpec { name: "appStatus", required: true, facet: Facet::Text { min: 1, max: 3 } },
-        FieldSpec { name: "logisticsCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "logisticsName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "logisticsNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "logisticsStatus", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "logisticsTime", required: true, facet: Facet::Text { min: 14, max: 14 } },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "appType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "appTime",
+            required: true,
+            facet: Facet::Text { min: 14, max: 14 },
+        },
+        FieldSpec {
+            name: "appStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 3 },
+        },
+        FieldSpec {
+            name: "logisticsCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "logisticsName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "logisticsNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "logisticsStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "logisticsTime",
+            required: true,
+            facet: Facet::Text { min: 14, max: 14 },
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -1039,13 +1508,41 @@ pub struct LogisticsStatusReturn<'a> {
 impl<'a> Record<'a> for LogisticsStatusReturn<'a> {
     const NAME: &'static str = "LogisticsStatusReturn";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "logisticsCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "logisticsNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "logisticsStatus", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "returnStatus", required: true, facet: Facet::Text { min: 1, max: 10 } },
-        FieldSpec { name: "returnTime", required: true, facet: Facet::Text { min: 17, max: 17 } },
-        FieldSpec { name: "returnInfo", required: true, facet: Facet::Text { min: 1, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "logisticsCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "logisticsNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "logisticsStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "returnStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 10 },
+        },
+        FieldSpec {
+            name: "returnTime",
+            required: true,
+            facet: Facet::Text { min: 17, max: 17 },
+        },
+        FieldSpec {
+            name: "returnInfo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -1195,53 +1692,241 @@ pub struct InventoryHead<'a> {
 impl<'a> Record<'a> for InventoryHead<'a> {
     const NAME: &'static str = "InventoryHead";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "appType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "appTime", required: true, facet: Facet::Text { min: 14, max: 14 } },
-        FieldSpec { name: "appStatus", required: true, facet: Facet::Text { min: 1, max: 3 } },
-        FieldSpec { name: "orderNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "ebpCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebpName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "ebcCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebcName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "logisticsNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "logisticsCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "logisticsName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "copNo", required: false, facet: Facet::Text { min: 0, max: 20 } },
-        FieldSpec { name: "preNo", required: false, facet: Facet::Text { min: 0, max: 18 } },
-        FieldSpec { name: "assureCode", required: true, facet: Facet::Text { min: 1, max: 30 } },
-        FieldSpec { name: "emsNo", required: false, facet: Facet::Text { min: 0, max: 30 } },
-        FieldSpec { name: "invtNo", required: false, facet: Facet::Text { min: 0, max: 18 } },
-        FieldSpec { name: "ieFlag", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "declTime", required: true, facet: Facet::Text { min: 8, max: 8 } },
-        FieldSpec { name: "customsCode", required: true, facet: Facet::Text { min: 4, max: 4 } },
-        FieldSpec { name: "portCode", required: true, facet: Facet::Text { min: 4, max: 4 } },
-        FieldSpec { name: "ieDate", required: false, facet: Facet::Text { min: 8, max: 8 } },
-        FieldSpec { name: "buyerIdType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "buyerIdNumber", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "buyerName", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "buyerTelephone", required: true, facet: Facet::Text { min: 1, max: 30 } },
-        FieldSpec { name: "consigneeAddress", required: true, facet: Facet::Text { min: 1, max: 200 } },
-        FieldSpec { name: "agentCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "agentName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "areaCode", required: false, facet: Facet::Text { min: 0, max: 18 } },
-        FieldSpec { name: "areaName", required: false, facet: Facet::Text { min: 0, max: 100 } },
-        FieldSpec { name: "tradeMode", required: true, facet: Facet::Text { min: 4, max: 4 } },
-        FieldSpec { name: "trafMode", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "trafNo", required: false, facet: Facet::Text { min: 0, max: 100 } },
-        FieldSpec { name: "voyageNo", required: false, facet: Facet::Text { min: 0, max: 32 } },
-        FieldSpec { name: "billNo", required: false, facet: Facet::Text { min: 0, max: 37 } },
-        FieldSpec { name: "loctNo", required: false, facet: Facet::Text { min: 0, max: 10 } },
-        FieldSpec { name: "licenseNo", required: false, facet: Facet::Text { min: 0, max: 19 } },
-        FieldSpec { name: "country", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "freight", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "insuredFee", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "currency", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "wrapType", required: false, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "packNo", required: true, facet: Facet::Int { digits: 9 } },
-        FieldSpec { name: "grossWeight", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "netWeight", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "appType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "appTime",
+            required: true,
+            facet: Facet::Text { min: 14, max: 14 },
+        },
+        FieldSpec {
+            name: "appStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 3 },
+        },
+        FieldSpec {
+            name: "orderNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "ebpCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebpName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "ebcCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebcName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "logisticsNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "logisticsCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "logisticsName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "copNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 20 },
+        },
+        FieldSpec {
+            name: "preNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 18 },
+        },
+        FieldSpec {
+            name: "assureCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 30 },
+        },
+        FieldSpec {
+            name: "emsNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 30 },
+        },
+        FieldSpec {
+            name: "invtNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 18 },
+        },
+        FieldSpec {
+            name: "ieFlag",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "declTime",
+            required: true,
+            facet: Facet::Text { min: 8, max: 8 },
+        },
+        FieldSpec {
+            name: "customsCode",
+            required: true,
+            facet: Facet::Text { min: 4, max: 4 },
+        },
+        FieldSpec {
+            name: "portCode",
+            required: true,
+            facet: Facet::Text { min: 4, max: 4 },
+        },
+        FieldSpec {
+            name: "ieDate",
+            required: false,
+            facet: Facet::Text { min: 8, max: 8 },
+        },
+        FieldSpec {
+            name: "buyerIdType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "buyerIdNumber",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "buyerName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "buyerTelephone",
+            required: true,
+            facet: Facet::Text { min: 1, max: 30 },
+        },
+        FieldSpec {
+            name: "consigneeAddress",
+            required: true,
+            facet: Facet::Text { min: 1, max: 200 },
+        },
+        FieldSpec {
+            name: "agentCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "agentName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "areaCode",
+            required: false,
+            facet: Facet::Text { min: 0, max: 18 },
+        },
+        FieldSpec {
+            name: "areaName",
+            required: false,
+            facet: Facet::Text { min: 0, max: 100 },
+        },
+        FieldSpec {
+            name: "tradeMode",
+            required: true,
+            facet: Facet::Text { min: 4, max: 4 },
+        },
+        FieldSpec {
+            name: "trafMode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "trafNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 100 },
+        },
+        FieldSpec {
+            name: "voyageNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 32 },
+        },
+        FieldSpec {
+            name: "billNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 37 },
+        },
+        FieldSpec {
+            name: "loctNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 10 },
+        },
+        FieldSpec {
+            name: "licenseNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 19 },
+        },
+        FieldSpec {
+            name: "country",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "freight",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "insuredFee",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "currency",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "wrapType",
+            required: false,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "packNo",
+            required: true,
+            facet: Facet::Int { digits: 9 },
+        },
+        FieldSpec {
+            name: "grossWeight",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "netWeight",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -1457,26 +2142,106 @@ pub struct InventoryList<'a> {
 impl<'a> Record<'a> for InventoryList<'a> {
     const NAME: &'static str = "InventoryList";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "gnum", required: true, facet: Facet::Int { digits: 10 } },
-        FieldSpec { name: "itemRecordNo", required: false, facet: Facet::Text { min: 0, max: 30 } },
-        FieldSpec { name: "itemNo", required: false, facet: Facet::Text { min: 0, max: 20 } },
-        FieldSpec { name: "itemName", required: false, facet: Facet::Text { min: 0, max: 250 } },
-        FieldSpec { name: "gcode", required: true, facet: Facet::Text { min: 10, max: 10 } },
-        FieldSpec { name: "gname", required: true, facet: Facet::Text { min: 1, max: 250 } },
-        FieldSpec { name: "gmodel", required: true, facet: Facet::Text { min: 1, max: 510 } },
-        FieldSpec { name: "barCode", required: false, facet: Facet::Text { min: 0, max: 50 } },
-        FieldSpec { name: "country", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "tradeCountry", required: false, facet: Facet::Text { min: 1, max: 3 } },
-        FieldSpec { name: "currency", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "qty", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "unit", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "qty1", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "unit1", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "qty2", required: false, facet: Facet::Decimal },
-        FieldSpec { name: "unit2", required: false, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "price", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "totalPrice", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "gnum",
+            required: true,
+            facet: Facet::Int { digits: 10 },
+        },
+        FieldSpec {
+            name: "itemRecordNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 30 },
+        },
+        FieldSpec {
+            name: "itemNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 20 },
+        },
+        FieldSpec {
+            name: "itemName",
+            required: false,
+            facet: Facet::Text { min: 0, max: 250 },
+        },
+        FieldSpec {
+            name: "gcode",
+            required: true,
+            facet: Facet::Text { min: 10, max: 10 },
+        },
+        FieldSpec {
+            name: "gname",
+            required: true,
+            facet: Facet::Text { min: 1, max: 250 },
+        },
+        FieldSpec {
+            name: "gmodel",
+            required: true,
+            facet: Facet::Text { min: 1, max: 510 },
+        },
+        FieldSpec {
+            name: "barCode",
+            required: false,
+            facet: Facet::Text { min: 0, max: 50 },
+        },
+        FieldSpec {
+            name: "country",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "tradeCountry",
+            required: false,
+            facet: Facet::Text { min: 1, max: 3 },
+        },
+        FieldSpec {
+            name: "currency",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "qty",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "unit",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "qty1",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "unit1",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "qty2",
+            required: false,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "unit2",
+            required: false,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "price",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "totalPrice",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -1574,16 +2339,31 @@ impl<'a> Composite<'a> for Inventory<'a> {
     type Item = InventoryList<'a>;
     const NAME: &'static str = "Inventory";
     const MAX_ITEMS: usize = 99;
-    fn head_mut(&mut self) -> &mut Self::Head { &mut self.head }
-    fn items_mut(&mut self) -> &mut Vec<Self::Item> { &mut self.items }
-    fn head(&self) -> &Self::Head { &self.head }
-    fn items(&self) -> &[Self::Item] { &self.items }
+    fn head_mut(&mut self) -> &mut Self::Head {
+        &mut self.head
+    }
+    fn items_mut(&mut self) -> &mut Vec<Self::Item> {
+        &mut self.items
+    }
+    fn head(&self) -> &Self::Head {
+        &self.head
+    }
+    fn items(&self) -> &[Self::Item] {
+        &self.items
+    }
 }
 
 impl Inventory<'_> {
     /// Detaches the block from the input it borrows from.
     pub fn into_owned(self) -> Inventory<'static> {
-        Inventory { head: self.head.into_owned(), items: self.items.into_iter().map(InventoryList::into_owned).collect() }
+        Inventory {
+            head: self.head.into_owned(),
+            items: self
+                .items
+                .into_iter()
+                .map(InventoryList::into_owned)
+                .collect(),
+        }
     }
 }
 
@@ -1618,17 +2398,61 @@ pub struct InventoryReturn<'a> {
 impl<'a> Record<'a> for InventoryReturn<'a> {
     const NAME: &'static str = "InventoryReturn";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "customsCode", required: false, facet: Facet::Text { min: 4, max: 4 } },
-        FieldSpec { name: "ebpCode", required: false, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebcCode", required: false, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "agentCode", required: false, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "copNo", required: true, facet: Facet::Text { min: 1, max: 20 } },
-        FieldSpec { name: "preNo", required: true, facet: Facet::Text { min: 18, max: 18 } },
-        FieldSpec { name: "invtNo", required: false, facet: Facet::Text { min: 18, max: 18 } },
-        FieldSpec { name: "returnStatus", required: true, facet: Facet::Text { min: 1, max: 10 } },
-        FieldSpec { name: "returnTime", required: true, facet: Facet::Text { min: 17, max: 17 } },
-        FieldSpec { name: "returnInfo", required: true, facet: Facet::Text { min: 1, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "customsCode",
+            required: false,
+            facet: Facet::Text { min: 4, max: 4 },
+        },
+        FieldSpec {
+            name: "ebpCode",
+            required: false,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebcCode",
+            required: false,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "agentCode",
+            required: false,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "copNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 20 },
+        },
+        FieldSpec {
+            name: "preNo",
+            required: true,
+            facet: Facet::Text { min: 18, max: 18 },
+        },
+        FieldSpec {
+            name: "invtNo",
+            required: false,
+            facet: Facet::Text { min: 18, max: 18 },
+        },
+        FieldSpec {
+            name: "returnStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 10 },
+        },
+        FieldSpec {
+            name: "returnTime",
+            required: true,
+            facet: Facet::Text { min: 17, max: 17 },
+        },
+        FieldSpec {
+            name: "returnInfo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -1744,30 +2568,126 @@ pub struct InvtCancel<'a> {
 impl<'a> Record<'a> for InvtCancel<'a> {
     const NAME: &'static str = "InvtCancel";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "appType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "appTime", required: true, facet: Facet::Text { min: 14, max: 14 } },
-        FieldSpec { name: "appStatus", required: true, facet: Facet::Text { min: 1, max: 3 } },
-        FieldSpec { name: "customsCode", required: true, facet: Facet::Text { min: 4, max: 4 } },
-        FieldSpec { name: "orderNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "ebpCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebpName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "ebcCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebcName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "logisticsNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "logisticsCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "logisticsName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "copNo", required: false, facet: Facet::Text { min: 0, max: 20 } },
-        FieldSpec { name: "preNo", required: false, facet: Facet::Text { min: 0, max: 18 } },
-        FieldSpec { name: "invtNo", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "buyerIdType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "buyerIdNumber", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "buyerName", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "buyerTelephone", required: true, facet: Facet::Text { min: 1, max: 30 } },
-        FieldSpec { name: "agentCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "agentName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "reason", required: true, facet: Facet::Text { min: 1, max: 1000 } },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "appType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "appTime",
+            required: true,
+            facet: Facet::Text { min: 14, max: 14 },
+        },
+        FieldSpec {
+            name: "appStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 3 },
+        },
+        FieldSpec {
+            name: "customsCode",
+            required: true,
+            facet: Facet::Text { min: 4, max: 4 },
+        },
+        FieldSpec {
+            name: "orderNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "ebpCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebpName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "ebcCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebcName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "logisticsNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "logisticsCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "logisticsName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "copNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 20 },
+        },
+        FieldSpec {
+            name: "preNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 18 },
+        },
+        FieldSpec {
+            name: "invtNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "buyerIdType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "buyerIdNumber",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "buyerName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "buyerTelephone",
+            required: true,
+            facet: Facet::Text { min: 1, max: 30 },
+        },
+        FieldSpec {
+            name: "agentCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "agentName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "reason",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1000 },
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -1896,17 +2816,61 @@ pub struct InvtCancelReturn<'a> {
 impl<'a> Record<'a> for InvtCancelReturn<'a> {
     const NAME: &'static str = "InvtCancelReturn";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "customsCode", required: false, facet: Facet::Text { min: 4, max: 4 } },
-        FieldSpec { name: "agentCode", required: false, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebpCode", required: false, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebcCode", required: false, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "copNo", required: true, facet: Facet::Text { min: 1, max: 20 } },
-        FieldSpec { name: "preNo", required: true, facet: Facet::Text { min: 18, max: 18 } },
-        FieldSpec { name: "invtNo", required: false, facet: Facet::Text { min: 18, max: 18 } },
-        FieldSpec { name: "returnStatus", required: true, facet: Facet::Text { min: 1, max: 10 } },
-        FieldSpec { name: "returnTime", required: true, facet: Facet::Text { min: 17, max: 17 } },
-        FieldSpec { name: "returnInfo", required: true, facet: Facet::Text { min: 1, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "customsCode",
+            required: false,
+            facet: Facet::Text { min: 4, max: 4 },
+        },
+        FieldSpec {
+            name: "agentCode",
+            required: false,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebpCode",
+            required: false,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebcCode",
+            required: false,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "copNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 20 },
+        },
+        FieldSpec {
+            name: "preNo",
+            required: true,
+            facet: Facet::Text { min: 18, max: 18 },
+        },
+        FieldSpec {
+            name: "invtNo",
+            required: false,
+            facet: Facet::Text { min: 18, max: 18 },
+        },
+        FieldSpec {
+            name: "returnStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 10 },
+        },
+        FieldSpec {
+            name: "returnTime",
+            required: true,
+            facet: Facet::Text { min: 17, max: 17 },
+        },
+        FieldSpec {
+            name: "returnInfo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -2022,30 +2986,126 @@ pub struct InvtRefundHead<'a> {
 impl<'a> Record<'a> for InvtRefundHead<'a> {
     const NAME: &'static str = "InvtRefundHead";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "appType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "appTime", required: true, facet: Facet::Text { min: 14, max: 14 } },
-        FieldSpec { name: "appStatus", required: true, facet: Facet::Text { min: 1, max: 3 } },
-        FieldSpec { name: "customsCode", required: true, facet: Facet::Text { min: 4, max: 4 } },
-        FieldSpec { name: "orderNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "ebpCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebpName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "ebcCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebcName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "logisticsNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "logisticsCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "logisticsName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "copNo", required: false, facet: Facet::Text { min: 0, max: 20 } },
-        FieldSpec { name: "preNo", required: false, facet: Facet::Text { min: 0, max: 18 } },
-        FieldSpec { name: "invtNo", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "buyerIdType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "buyerIdNumber", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "buyerName", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "buyerTelephone", required: true, facet: Facet::Text { min: 1, max: 30 } },
-        FieldSpec { name: "agentCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "agentName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "reason", required: true, facet: Facet::Text { min: 1, max: 1000 } },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "appType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "appTime",
+            required: true,
+            facet: Facet::Text { min: 14, max: 14 },
+        },
+        FieldSpec {
+            name: "appStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 3 },
+        },
+        FieldSpec {
+            name: "customsCode",
+            required: true,
+            facet: Facet::Text { min: 4, max: 4 },
+        },
+        FieldSpec {
+            name: "orderNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "ebpCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebpName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "ebcCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebcName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "logisticsNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "logisticsCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "logisticsName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "copNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 20 },
+        },
+        FieldSpec {
+            name: "preNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 18 },
+        },
+        FieldSpec {
+            name: "invtNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "buyerIdType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "buyerIdNumber",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "buyerName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "buyerTelephone",
+            required: true,
+            facet: Facet::Text { min: 1, max: 30 },
+        },
+        FieldSpec {
+            name: "agentCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "agentName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "reason",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1000 },
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -2164,12 +3224,36 @@ pub struct InvtRefundList<'a> {
 impl<'a> Record<'a> for InvtRefundList<'a> {
     const NAME: &'static str = "InvtRefundList";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "gnum", required: true, facet: Facet::Int { digits: 10 } },
-        FieldSpec { name: "gcode", required: true, facet: Facet::Text { min: 10, max: 10 } },
-        FieldSpec { name: "gname", required: true, facet: Facet::Text { min: 1, max: 250 } },
-        FieldSpec { name: "qty", required: true, facet: Facet::Decimal },
-        FieldSpec { name: "unit", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "gnum",
+            required: true,
+            facet: Facet::Int { digits: 10 },
+        },
+        FieldSpec {
+            name: "gcode",
+            required: true,
+            facet: Facet::Text { min: 10, max: 10 },
+        },
+        FieldSpec {
+            name: "gname",
+            required: true,
+            facet: Facet::Text { min: 1, max: 250 },
+        },
+        FieldSpec {
+            name: "qty",
+            required: true,
+            facet: Facet::Decimal,
+        },
+        FieldSpec {
+            name: "unit",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -2225,16 +3309,31 @@ impl<'a> Composite<'a> for InvtRefund<'a> {
     type Item = InvtRefundList<'a>;
     const NAME: &'static str = "InvtRefund";
     const MAX_ITEMS: usize = 99;
-    fn head_mut(&mut self) -> &mut Self::Head { &mut self.head }
-    fn items_mut(&mut self) -> &mut Vec<Self::Item> { &mut self.items }
-    fn head(&self) -> &Self::Head { &self.head }
-    fn items(&self) -> &[Self::Item] { &self.items }
+    fn head_mut(&mut self) -> &mut Self::Head {
+        &mut self.head
+    }
+    fn items_mut(&mut self) -> &mut Vec<Self::Item> {
+        &mut self.items
+    }
+    fn head(&self) -> &Self::Head {
+        &self.head
+    }
+    fn items(&self) -> &[Self::Item] {
+        &self.items
+    }
 }
 
 impl InvtRefund<'_> {
     /// Detaches the block from the input it borrows from.
     pub fn into_owned(self) -> InvtRefund<'static> {
-        InvtRefund { head: self.head.into_owned(), items: self.items.into_iter().map(InvtRefundList::into_owned).collect() }
+        InvtRefund {
+            head: self.head.into_owned(),
+            items: self
+                .items
+                .into_iter()
+                .map(InvtRefundList::into_owned)
+                .collect(),
+        }
     }
 }
 
@@ -2269,17 +3368,61 @@ pub struct InvtRefundReturn<'a> {
 impl<'a> Record<'a> for InvtRefundReturn<'a> {
     const NAME: &'static str = "InvtRefundReturn";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "customsCode", required: false, facet: Facet::Text { min: 4, max: 4 } },
-        FieldSpec { name: "agentCode", required: false, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebpCode", required: false, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "ebcCode", required: false, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "copNo", required: true, facet: Facet::Text { min: 1, max: 20 } },
-        FieldSpec { name: "preNo", required: true, facet: Facet::Text { min: 18, max: 18 } },
-        FieldSpec { name: "invtNo", required: false, facet: Facet::Text { min: 18, max: 18 } },
-        FieldSpec { name: "returnStatus", required: true, facet: Facet::Text { min: 1, max: 10 } },
-        FieldSpec { name: "returnTime", required: true, facet: Facet::Text { min: 17, max: 17 } },
-        FieldSpec { name: "returnInfo", required: true, facet: Facet::Text { min: 1, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "customsCode",
+            required: false,
+            facet: Facet::Text { min: 4, max: 4 },
+        },
+        FieldSpec {
+            name: "agentCode",
+            required: false,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebpCode",
+            required: false,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "ebcCode",
+            required: false,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "copNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 20 },
+        },
+        FieldSpec {
+            name: "preNo",
+            required: true,
+            facet: Facet::Text { min: 18, max: 18 },
+        },
+        FieldSpec {
+            name: "invtNo",
+            required: false,
+            facet: Facet::Text { min: 18, max: 18 },
+        },
+        FieldSpec {
+            name: "returnStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 10 },
+        },
+        FieldSpec {
+            name: "returnTime",
+            required: true,
+            facet: Facet::Text { min: 17, max: 17 },
+        },
+        FieldSpec {
+            name: "returnInfo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -2385,25 +3528,101 @@ pub struct DeliveryHead<'a> {
 impl<'a> Record<'a> for DeliveryHead<'a> {
     const NAME: &'static str = "DeliveryHead";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "appType", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "appTime", required: true, facet: Facet::Text { min: 14, max: 14 } },
-        FieldSpec { name: "appStatus", required: true, facet: Facet::Text { min: 1, max: 3 } },
-        FieldSpec { name: "customsCode", required: true, facet: Facet::Text { min: 4, max: 4 } },
-        FieldSpec { name: "copNo", required: false, facet: Facet::Text { min: 0, max: 20 } },
-        FieldSpec { name: "preNo", required: false, facet: Facet::Text { min: 0, max: 18 } },
-        FieldSpec { name: "rkdNo", required: false, facet: Facet::Text { min: 0, max: 18 } },
-        FieldSpec { name: "operatorCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "operatorName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "ieFlag", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "trafMode", required: true, facet: Facet::Text { min: 1, max: 1 } },
-        FieldSpec { name: "trafNo", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "voyageNo", required: true, facet: Facet::Text { min: 1, max: 32 } },
-        FieldSpec { name: "billNo", required: true, facet: Facet::Text { min: 1, max: 37 } },
-        FieldSpec { name: "logisticsCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "logisticsName", required: true, facet: Facet::Text { min: 1, max: 100 } },
-        FieldSpec { name: "unloadLocation", required: false, facet: Facet::Text { min: 0, max: 100 } },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "appType",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "appTime",
+            required: true,
+            facet: Facet::Text { min: 14, max: 14 },
+        },
+        FieldSpec {
+            name: "appStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 3 },
+        },
+        FieldSpec {
+            name: "customsCode",
+            required: true,
+            facet: Facet::Text { min: 4, max: 4 },
+        },
+        FieldSpec {
+            name: "copNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 20 },
+        },
+        FieldSpec {
+            name: "preNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 18 },
+        },
+        FieldSpec {
+            name: "rkdNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 18 },
+        },
+        FieldSpec {
+            name: "operatorCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "operatorName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "ieFlag",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "trafMode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1 },
+        },
+        FieldSpec {
+            name: "trafNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "voyageNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 32 },
+        },
+        FieldSpec {
+            name: "billNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 37 },
+        },
+        FieldSpec {
+            name: "logisticsCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "logisticsName",
+            required: true,
+            facet: Facet::Text { min: 1, max: 100 },
+        },
+        FieldSpec {
+            name: "unloadLocation",
+            required: false,
+            facet: Facet::Text { min: 0, max: 100 },
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -2501,9 +3720,21 @@ pub struct DeliveryList<'a> {
 impl<'a> Record<'a> for DeliveryList<'a> {
     const NAME: &'static str = "DeliveryList";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "gnum", required: true, facet: Facet::Int { digits: 10 } },
-        FieldSpec { name: "logisticsNo", required: true, facet: Facet::Text { min: 1, max: 60 } },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "gnum",
+            required: true,
+            facet: Facet::Int { digits: 10 },
+        },
+        FieldSpec {
+            name: "logisticsNo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 60 },
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -2550,16 +3781,31 @@ impl<'a> Composite<'a> for Delivery<'a> {
     type Item = DeliveryList<'a>;
     const NAME: &'static str = "Delivery";
     const MAX_ITEMS: usize = usize::MAX;
-    fn head_mut(&mut self) -> &mut Self::Head { &mut self.head }
-    fn items_mut(&mut self) -> &mut Vec<Self::Item> { &mut self.items }
-    fn head(&self) -> &Self::Head { &self.head }
-    fn items(&self) -> &[Self::Item] { &self.items }
+    fn head_mut(&mut self) -> &mut Self::Head {
+        &mut self.head
+    }
+    fn items_mut(&mut self) -> &mut Vec<Self::Item> {
+        &mut self.items
+    }
+    fn head(&self) -> &Self::Head {
+        &self.head
+    }
+    fn items(&self) -> &[Self::Item] {
+        &self.items
+    }
 }
 
 impl Delivery<'_> {
     /// Detaches the block from the input it borrows from.
     pub fn into_owned(self) -> Delivery<'static> {
-        Delivery { head: self.head.into_owned(), items: self.items.into_iter().map(DeliveryList::into_owned).collect() }
+        Delivery {
+            head: self.head.into_owned(),
+            items: self
+                .items
+                .into_iter()
+                .map(DeliveryList::into_owned)
+                .collect(),
+        }
     }
 }
 
@@ -2590,15 +3836,51 @@ pub struct DeliveryReturn<'a> {
 impl<'a> Record<'a> for DeliveryReturn<'a> {
     const NAME: &'static str = "DeliveryReturn";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "customsCode", required: false, facet: Facet::Text { min: 4, max: 4 } },
-        FieldSpec { name: "operatorCode", required: false, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "copNo", required: false, facet: Facet::Text { min: 0, max: 20 } },
-        FieldSpec { name: "preNo", required: false, facet: Facet::Text { min: 0, max: 18 } },
-        FieldSpec { name: "rkdNo", required: false, facet: Facet::Text { min: 0, max: 18 } },
-        FieldSpec { name: "returnStatus", required: true, facet: Facet::Text { min: 1, max: 10 } },
-        FieldSpec { name: "returnTime", required: true, facet: Facet::Text { min: 17, max: 17 } },
-        FieldSpec { name: "returnInfo", required: true, facet: Facet::Text { min: 1, max: 1000 } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "customsCode",
+            required: false,
+            facet: Facet::Text { min: 4, max: 4 },
+        },
+        FieldSpec {
+            name: "operatorCode",
+            required: false,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "copNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 20 },
+        },
+        FieldSpec {
+            name: "preNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 18 },
+        },
+        FieldSpec {
+            name: "rkdNo",
+            required: false,
+            facet: Facet::Text { min: 0, max: 18 },
+        },
+        FieldSpec {
+            name: "returnStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 10 },
+        },
+        FieldSpec {
+            name: "returnTime",
+            required: true,
+            facet: Facet::Text { min: 17, max: 17 },
+        },
+        FieldSpec {
+            name: "returnInfo",
+            required: true,
+            facet: Facet::Text { min: 1, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -2674,13 +3956,44 @@ pub struct MessageReturn<'a> {
 impl<'a> Record<'a> for MessageReturn<'a> {
     const NAME: &'static str = "MessageReturn";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "guid", required: true, facet: Facet::Text { min: 36, max: 36 } },
-        FieldSpec { name: "returnStatus", required: true, facet: Facet::Text { min: 1, max: 10 } },
-        FieldSpec { name: "returnInfo", required: true, facet: Facet::Text { min: 0, max: 5000 } },
-        FieldSpec { name: "returnTime", required: true, facet: Facet::Text { min: 17, max: 17 } },
-        FieldSpec { name: "oriCopMsgId", required: true, facet: Facet::Text { min: 0, max: 255 } },
-        FieldSpec { name: "oriMessageType", required: true, facet: Facet::Text { min: 0, max: 15 } },
-        FieldSpec { name: "oriBizMessage", required: true, facet: Facet::Text { min: 0, max: u32::MAX } },
+        FieldSpec {
+            name: "guid",
+            required: true,
+            facet: Facet::Text { min: 36, max: 36 },
+        },
+        FieldSpec {
+            name: "returnStatus",
+            required: true,
+            facet: Facet::Text { min: 1, max: 10 },
+        },
+        FieldSpec {
+            name: "returnInfo",
+            required: true,
+            facet: Facet::Text { min: 0, max: 5000 },
+        },
+        FieldSpec {
+            name: "returnTime",
+            required: true,
+            facet: Facet::Text { min: 17, max: 17 },
+        },
+        FieldSpec {
+            name: "oriCopMsgId",
+            required: true,
+            facet: Facet::Text { min: 0, max: 255 },
+        },
+        FieldSpec {
+            name: "oriMessageType",
+            required: true,
+            facet: Facet::Text { min: 0, max: 15 },
+        },
+        FieldSpec {
+            name: "oriBizMessage",
+            required: true,
+            facet: Facet::Text {
+                min: 0,
+                max: u32::MAX,
+            },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -2746,11 +4059,31 @@ pub struct BaseTransfer<'a> {
 impl<'a> Record<'a> for BaseTransfer<'a> {
     const NAME: &'static str = "BaseTransfer";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "copCode", required: true, facet: Facet::Text { min: 1, max: 18 } },
-        FieldSpec { name: "copName", required: true, facet: Facet::Text { min: 0, max: 100 } },
-        FieldSpec { name: "dxpMode", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "dxpId", required: true, facet: Facet::Text { min: 0, max: 30 } },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "copCode",
+            required: true,
+            facet: Facet::Text { min: 1, max: 18 },
+        },
+        FieldSpec {
+            name: "copName",
+            required: true,
+            facet: Facet::Text { min: 0, max: 100 },
+        },
+        FieldSpec {
+            name: "dxpMode",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "dxpId",
+            required: true,
+            facet: Facet::Text { min: 0, max: 30 },
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -2808,10 +4141,26 @@ pub struct BaseSubscribe<'a> {
 impl<'a> Record<'a> for BaseSubscribe<'a> {
     const NAME: &'static str = "BaseSubscribe";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "status", required: true, facet: Facet::Text { min: 0, max: 100 } },
-        FieldSpec { name: "dxpMode", required: true, facet: Facet::Text { min: 3, max: 3 } },
-        FieldSpec { name: "dxpAddress", required: true, facet: Facet::Text { min: 0, max: 100 } },
-        FieldSpec { name: "note", required: false, facet: Facet::Text { min: 0, max: 1000 } },
+        FieldSpec {
+            name: "status",
+            required: true,
+            facet: Facet::Text { min: 0, max: 100 },
+        },
+        FieldSpec {
+            name: "dxpMode",
+            required: true,
+            facet: Facet::Text { min: 3, max: 3 },
+        },
+        FieldSpec {
+            name: "dxpAddress",
+            required: true,
+            facet: Facet::Text { min: 0, max: 100 },
+        },
+        FieldSpec {
+            name: "note",
+            required: false,
+            facet: Facet::Text { min: 0, max: 1000 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -2862,8 +4211,16 @@ pub struct ExtendMessage<'a> {
 impl<'a> Record<'a> for ExtendMessage<'a> {
     const NAME: &'static str = "ExtendMessage";
     const FIELDS: &'static [FieldSpec] = &[
-        FieldSpec { name: "name", required: true, facet: Facet::Text { min: 0, max: 30 } },
-        FieldSpec { name: "version", required: true, facet: Facet::Text { min: 0, max: 30 } },
+        FieldSpec {
+            name: "name",
+            required: true,
+            facet: Facet::Text { min: 0, max: 30 },
+        },
+        FieldSpec {
+            name: "version",
+            required: true,
+            facet: Facet::Text { min: 0, max: 30 },
+        },
     ];
 
     fn set(&mut self, index: usize, raw: Cow<'a, str>) -> Result<(), FieldError> {
@@ -2936,7 +4293,25 @@ pub enum MessageKind {
 
 impl MessageKind {
     /// Every kind, in message-number order.
-    pub const ALL: &'static [MessageKind] = &[MessageKind::Ceb311, MessageKind::Ceb312, MessageKind::Ceb411, MessageKind::Ceb412, MessageKind::Ceb511, MessageKind::Ceb512, MessageKind::Ceb513, MessageKind::Ceb514, MessageKind::Ceb621, MessageKind::Ceb622, MessageKind::Ceb623, MessageKind::Ceb624, MessageKind::Ceb625, MessageKind::Ceb626, MessageKind::Ceb711, MessageKind::Ceb712, MessageKind::Ceb900];
+    pub const ALL: &'static [MessageKind] = &[
+        MessageKind::Ceb311,
+        MessageKind::Ceb312,
+        MessageKind::Ceb411,
+        MessageKind::Ceb412,
+        MessageKind::Ceb511,
+        MessageKind::Ceb512,
+        MessageKind::Ceb513,
+        MessageKind::Ceb514,
+        MessageKind::Ceb621,
+        MessageKind::Ceb622,
+        MessageKind::Ceb623,
+        MessageKind::Ceb624,
+        MessageKind::Ceb625,
+        MessageKind::Ceb626,
+        MessageKind::Ceb711,
+        MessageKind::Ceb712,
+        MessageKind::Ceb900,
+    ];
 
     /// The kind whose root element is `root` (e.g. `CEB311Message`).
     pub fn from_root(root: &[u8]) -> Option<Self> {
@@ -3076,7 +4451,6 @@ impl MessageKind {
             Self::Ceb900 => false,
         }
     }
-
 }
 
 /// One business block of a CEB message, typed by its kind.
@@ -3187,7 +4561,9 @@ pub fn visit_kind<'a, V: KindVisitor<'a>>(kind: MessageKind, visitor: &mut V) ->
         MessageKind::Ceb511 => visitor.composite::<Logistics>(Document::Logistics),
         MessageKind::Ceb512 => visitor.record::<LogisticsReturn>(Document::LogisticsReturn),
         MessageKind::Ceb513 => visitor.record::<LogisticsStatus>(Document::LogisticsStatus),
-        MessageKind::Ceb514 => visitor.record::<LogisticsStatusReturn>(Document::LogisticsStatusReturn),
+        MessageKind::Ceb514 => {
+            visitor.record::<LogisticsStatusReturn>(Document::LogisticsStatusReturn)
+        }
         MessageKind::Ceb621 => visitor.composite::<Inventory>(Document::Inventory),
         MessageKind::Ceb622 => visitor.record::<InventoryReturn>(Document::InventoryReturn),
         MessageKind::Ceb623 => visitor.record::<InvtCancel>(Document::InvtCancel),

@@ -141,7 +141,13 @@ mod tests {
     fn times_must_be_real_calendar_times() {
         assert_eq!(Timestamp::parse_str("20160308112701").unwrap().year(), 2016);
         assert!(Timestamp::parse_str("20160229000000").is_ok());
-        for bad in ["20150229000000", "20161308112701", "20160308246000", "2016030811270", "2016-03-08 11:27"] {
+        for bad in [
+            "20150229000000",
+            "20161308112701",
+            "20160308246000",
+            "2016030811270",
+            "2016-03-08 11:27",
+        ] {
             assert!(Timestamp::parse_str(bad).is_err(), "{bad}");
         }
         assert!(Date::parse_str("20160308").is_ok());

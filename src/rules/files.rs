@@ -138,7 +138,10 @@ pub(super) fn load(
     let limits: LimitsFile = parse(names.limits, &read(names.limits)?)?;
     let (tax, checks) = policy(names.limits, &limits)?;
     let hs = hs_table(names.hs, parse(names.hs, &read(names.hs)?)?)?;
-    let negative = negative_list(names.negative, parse(names.negative, &read(names.negative)?)?)?;
+    let negative = negative_list(
+        names.negative,
+        parse(names.negative, &read(names.negative)?)?,
+    )?;
     for entry in hs.values() {
         if let Some(rule) = negative.refuses_code(entry.code) {
             let problem = format!("also refused by the negative list entry {rule}");
@@ -181,11 +184,14 @@ fn policy(file: &'static str, limits: &LimitsFile) -> Result<(TaxPolicy, Checks)
         }
     }
     if d.max_depth < 8 {
-        return Err(invalid(file, "decode.max_depth", "CEB messages need at least 8"));
+        return Err(invalid(
+            file,
+            "decode.max_depth",
+            "CEB messages need at least 8",
+        ));
     }
     let t = &limits.tax;
-    if t.single_transaction_limit <= Decimal::ZERO || t.annual_limit < t.single_transaction_limit
-    {
+    if t.single_transaction_limit <= Decimal::ZERO || t.annual_limit < t.single_transaction_limit {
         return Err(invalid(
             file,
             "tax.annual_limit",
@@ -237,7 +243,8 @@ fn hs_table(file: &'static str, parsed: HsFile) -> Result<HashMap<u64, HsEntry>,
     let mut table = HashMap::with_capacity(parsed.hs.len());
     let one = Decimal::from_units(1);
     for line in parsed.hs {
-        let code = HsCode::parse_str(&line.code).map_err(|e| invalid(file, &line.code, e.to_string()))?;
+        let code =
+            HsCode::parse_str(&line.code).map_err(|e| invalid(file, &line.code, e.to_string()))?;
         let rate_ok = |r: Decimal| !r.is_negative() && r < one;
         if !rate_ok(line.vat) || !rate_ok(line.consumption) || !line.tariff.is_none_or(rate_ok) {
             return Err(invalid(file, &line.code, "rates must be in [0, 1)"));
@@ -291,7 +298,11 @@ fn register(
     let mut register = HashMap::with_capacity(parsed.enterprise.len());
     for ent in parsed.enterprise {
         if crate::domain::EntCode::parse_str(ent.code.as_str()).is_err() {
-            return Err(invalid(file, &ent.code, "an enterprise code is letters and digits"));
+            return Err(invalid(
+                file,
+                &ent.code,
+                "an enterprise code is letters and digits",
+            ));
         }
         if ent.roles.is_empty() {
             return Err(invalid(file, &ent.code, "has no roles"));
@@ -313,7 +324,12 @@ mod tests {
             if n == name {
                 return Ok(text.to_owned());
             }
-            Ok(EMBEDDED_TEXT.iter().find(|(f, _)| *f == n).unwrap().1.to_owned())
+            Ok(EMBEDDED_TEXT
+                .iter()
+                .find(|(f, _)| *f == n)
+                .unwrap()
+                .1
+                .to_owned())
         })
     }
 
@@ -326,13 +342,19 @@ mod tests {
         assert!(rules.customs.contains(3700) && rules.customs.contains(8030));
         assert!(rules.hs.contains_key(&8_541_401_000));
         assert!(rules.enterprise("1105910159").is_some());
-        assert!(rules.countries.len() > 200, "the whole country table is shipped");
+        assert!(
+            rules.countries.len() > 200,
+            "the whole country table is shipped"
+        );
     }
 
     #[test]
     fn unknown_keys_and_bad_values_are_refused_with_file_and_key() {
         let err = with("limits.toml", "[decode]\nmax_depth = 3\nbogus = 1\n").unwrap_err();
-        assert!(err.to_string().contains("limits.toml") && err.to_string().contains("bogus"), "{err}");
+        assert!(
+            err.to_string().contains("limits.toml") && err.to_string().contains("bogus"),
+            "{err}"
+        );
         let err = with("units.toml", "[codes]\n\"07\" = \"piece\"\n").unwrap_err();
         assert!(err.to_string().contains("units.toml: 07"), "{err}");
         let err = with(
