@@ -12,4 +12,5 @@ pub mod ceb;
 pub mod domain;
 pub mod report;
 pub mod rules;
+pub mod synth;
 pub mod validate;

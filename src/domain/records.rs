@@ -78,7 +78,8 @@ pub struct OrderHead<'a> {
     pub consignee_district: Option<Text<'a>>,
     /// `note` (optional): 订单备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for OrderHead<'a> {
@@ -378,7 +379,8 @@ pub struct OrderList<'a> {
     pub country: Option<CountryCode>,
     /// `note` (optional): 促销活动，商品单价偏离市场价格的，可以在此说明。
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for OrderList<'a> {
@@ -566,7 +568,8 @@ pub struct OrderReturn<'a> {
     pub return_time: Option<ReceiptTime>,
     /// `returnInfo`: 备注（如:退单原因）
     pub return_info: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for OrderReturn<'a> {
@@ -692,7 +695,8 @@ pub struct PaymentHead<'a> {
     pub pay_time: Option<Timestamp>,
     /// `note` (optional): 备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for PaymentHead<'a> {
@@ -918,7 +922,8 @@ pub struct PaymentReturn<'a> {
     pub return_time: Option<ReceiptTime>,
     /// `returnInfo`: 备注（如:退单原因）
     pub return_info: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for PaymentReturn<'a> {
@@ -1038,7 +1043,8 @@ pub struct LogisticsHead<'a> {
     pub consignee_telephone: Option<Text<'a>>,
     /// `note` (optional): 备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for LogisticsHead<'a> {
@@ -1272,7 +1278,8 @@ pub struct LogisticsReturn<'a> {
     pub return_time: Option<ReceiptTime>,
     /// `returnInfo`: 备注（如:退单原因）
     pub return_info: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for LogisticsReturn<'a> {
@@ -1374,7 +1381,8 @@ pub struct LogisticsStatus<'a> {
     pub logistics_time: Option<Timestamp>,
     /// `note` (optional): 备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for LogisticsStatus<'a> {
@@ -1502,7 +1510,8 @@ pub struct LogisticsStatusReturn<'a> {
     pub return_time: Option<ReceiptTime>,
     /// `returnInfo`: 回执信息（如:退单原因）
     pub return_info: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for LogisticsStatusReturn<'a> {
@@ -1686,7 +1695,8 @@ pub struct InventoryHead<'a> {
     pub net_weight: Option<Decimal>,
     /// `note` (optional): 备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for InventoryHead<'a> {
@@ -2136,7 +2146,8 @@ pub struct InventoryList<'a> {
     pub total_price: Option<Decimal>,
     /// `note` (optional): 备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for InventoryList<'a> {
@@ -2392,7 +2403,8 @@ pub struct InventoryReturn<'a> {
     pub return_time: Option<ReceiptTime>,
     /// `returnInfo`: 回执信息（如:退单原因）
     pub return_info: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for InventoryReturn<'a> {
@@ -2562,7 +2574,8 @@ pub struct InvtCancel<'a> {
     pub reason: Option<Text<'a>>,
     /// `note` (optional): 备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for InvtCancel<'a> {
@@ -2810,7 +2823,8 @@ pub struct InvtCancelReturn<'a> {
     pub return_time: Option<ReceiptTime>,
     /// `returnInfo`: 回执信息（如:退单原因）
     pub return_info: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for InvtCancelReturn<'a> {
@@ -2980,7 +2994,8 @@ pub struct InvtRefundHead<'a> {
     pub reason: Option<Text<'a>>,
     /// `note` (optional): 备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for InvtRefundHead<'a> {
@@ -3218,7 +3233,8 @@ pub struct InvtRefundList<'a> {
     pub unit: Option<UnitCode>,
     /// `note` (optional): 备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for InvtRefundList<'a> {
@@ -3362,7 +3378,8 @@ pub struct InvtRefundReturn<'a> {
     pub return_time: Option<ReceiptTime>,
     /// `returnInfo`: 备注（如不通过原因）
     pub return_info: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for InvtRefundReturn<'a> {
@@ -3522,7 +3539,8 @@ pub struct DeliveryHead<'a> {
     pub unload_location: Option<Text<'a>>,
     /// `note` (optional): 备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for DeliveryHead<'a> {
@@ -3714,7 +3732,8 @@ pub struct DeliveryList<'a> {
     pub logistics_no: Option<Text<'a>>,
     /// `note` (optional): 备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for DeliveryList<'a> {
@@ -3830,7 +3849,8 @@ pub struct DeliveryReturn<'a> {
     pub return_time: Option<ReceiptTime>,
     /// `returnInfo`: 备注（如不通过原因）
     pub return_info: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for DeliveryReturn<'a> {
@@ -3950,7 +3970,8 @@ pub struct MessageReturn<'a> {
     pub ori_message_type: Option<Text<'a>>,
     /// `oriBizMessage`: 原始报文内容
     pub ori_biz_message: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for MessageReturn<'a> {
@@ -4053,7 +4074,8 @@ pub struct BaseTransfer<'a> {
     pub dxp_id: Option<Text<'a>>,
     /// `note` (optional): 备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for BaseTransfer<'a> {
@@ -4135,7 +4157,8 @@ pub struct BaseSubscribe<'a> {
     pub dxp_address: Option<Text<'a>>,
     /// `note` (optional): 备注
     pub note: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for BaseSubscribe<'a> {
@@ -4205,7 +4228,8 @@ pub struct ExtendMessage<'a> {
     pub name: Option<Text<'a>>,
     /// `version`: 自定义报文版本
     pub version: Option<Text<'a>>,
-    _lifetime: std::marker::PhantomData<&'a ()>,
+    #[doc(hidden)]
+    pub _lifetime: std::marker::PhantomData<&'a ()>,
 }
 
 impl<'a> Record<'a> for ExtendMessage<'a> {
@@ -4536,6 +4560,39 @@ impl Document<'_> {
             Self::Delivery(b) => Document::Delivery(b.into_owned()),
             Self::DeliveryReturn(b) => Document::DeliveryReturn(b.into_owned()),
             Self::MessageReturn(b) => Document::MessageReturn(b.into_owned()),
+        }
+    }
+}
+
+/// Visits the block inside a [`Document`] with its concrete type (used by the encoder).
+pub trait DocumentVisitor<'a> {
+    /// A block made of a head and 0..n items.
+    fn composite<C: Composite<'a>>(&mut self, block: &C);
+    /// A block that is a single record.
+    fn record<R: Record<'a>>(&mut self, record: &R);
+}
+
+impl<'a> Document<'a> {
+    /// Calls the visitor's method for this block's type.
+    pub fn accept<V: DocumentVisitor<'a>>(&self, visitor: &mut V) {
+        match self {
+            Self::Order(b) => visitor.composite(b),
+            Self::OrderReturn(b) => visitor.record(b),
+            Self::Payment(b) => visitor.composite(b),
+            Self::PaymentReturn(b) => visitor.record(b),
+            Self::Logistics(b) => visitor.composite(b),
+            Self::LogisticsReturn(b) => visitor.record(b),
+            Self::LogisticsStatus(b) => visitor.record(b),
+            Self::LogisticsStatusReturn(b) => visitor.record(b),
+            Self::Inventory(b) => visitor.composite(b),
+            Self::InventoryReturn(b) => visitor.record(b),
+            Self::InvtCancel(b) => visitor.record(b),
+            Self::InvtCancelReturn(b) => visitor.record(b),
+            Self::InvtRefund(b) => visitor.composite(b),
+            Self::InvtRefundReturn(b) => visitor.record(b),
+            Self::Delivery(b) => visitor.composite(b),
+            Self::DeliveryReturn(b) => visitor.record(b),
+            Self::MessageReturn(b) => visitor.record(b),
         }
     }
 }
