@@ -9,6 +9,7 @@
 //! - [`cli`]: the command-line front end (`single-window validate …`).
 
 pub mod ceb;
+pub mod cli;
 pub mod domain;
 pub mod report;
 pub mod rules;

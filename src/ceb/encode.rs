@@ -208,7 +208,7 @@ pub fn receipt_for<'a>(
             agent_code: c.agent_code.clone(),
             cop_no: c.cop_no.clone().or_else(|| c.order_no.as_ref().map(cop_no)),
             pre_no,
-            invt_no: c.invt_no.clone(),
+            invt_no: receipt_invt_no(&c.invt_no),
             return_status: status,
             return_time: time,
             return_info: info,
@@ -226,7 +226,7 @@ pub fn receipt_for<'a>(
                 .clone()
                 .or_else(|| r.head.order_no.as_ref().map(cop_no)),
             pre_no,
-            invt_no: r.head.invt_no.clone(),
+            invt_no: receipt_invt_no(&r.head.invt_no),
             return_status: status,
             return_time: time,
             return_info: info,
@@ -296,6 +296,11 @@ pub fn message_return(
         guid,
         vec![Document::MessageReturn(block)],
     )
+}
+
+/// Receipts carry `invtNo` only in its full 18-character form (the receipt schema's facet).
+fn receipt_invt_no<'a>(invt_no: &Option<Text<'a>>) -> Option<Text<'a>> {
+    invt_no.clone().filter(|n| n.as_str().chars().count() == 18)
 }
 
 fn cop_no<'a>(order_no: &Text<'a>) -> Text<'a> {

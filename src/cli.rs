@@ -1,0 +1,49 @@
+//! The command line: `single-window <subcommand>`. Parsing is clap's; each subcommand is a
+//! function from its arguments and an output stream to an exit code, so tests can drive it.
+
+pub mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// single-window: the cross-border e-commerce single-window gateway (China Customs CEB).
+#[derive(Debug, Parser)]
+#[command(name = "single-window", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decode and validate CEB XML files offline, without a server: every violation of every
+    /// block. Exit code 0 when all are clean, 1 when any block is rejected, 2 when a file
+    /// cannot be read or decoded.
+    Validate(ValidateArgs),
+}
+
+/// Arguments of `validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Folder of rule files (config/rules); the built-in copy when absent.
+    #[arg(long, env = "SINGLE_WINDOW_RULES")]
+    pub rules: Option<PathBuf>,
+    /// CEB XML files, or folders searched for *.xml.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON object per block, one per line.
+    Json,
+}
