@@ -6,7 +6,7 @@
 mod files;
 mod tables;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 pub use tables::{CodeSet, Credit, EntStatus, Enterprise, HsEntry, NegativeList, Role};

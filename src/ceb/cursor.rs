@@ -1,18 +1,25 @@
 //! A cursor over quick-xml events that knows where it is: depth and limits, the path of open
 //! containers, and the byte offset of the event being looked at, so that every error names the
 //! element path and line/column. Element text is borrowed from the input when it can be.
+//!
+//! Namespaces are resolved here rather than by quick-xml's `NsReader`: CEB messages declare
+//! them on the root (and `ds:` on the signature), so a short stack of the bindings in scope
+//! answers every element, and end tags and text need no resolution at all.
 
 use std::borrow::Cow;
 
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::NsReader;
+use quick_xml::name::PrefixDeclaration;
+use quick_xml::Reader;
 
 use super::error::{DecodeError, DecodeErrorKind};
 use super::source::line_column;
 use super::{Limits, CEB_NS, DSIG_NS};
 use crate::domain::record::{check_facet, Composite, FieldSpec, Record};
 use crate::report::{At, Violation};
+
+/// A decoding failure, boxed so that the `Result`s of the hot path stay small.
+pub(super) type Failure = Box<DecodeError>;
 
 /// The namespace an element resolved to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,17 +54,31 @@ pub(super) enum Tag<'a> {
 }
 
 pub(super) struct Cursor<'a> {
-    reader: NsReader<&'a [u8]>,
+    reader: Reader<&'a [u8]>,
     src: &'a str,
     limits: Limits,
     depth: usize,
     path: Vec<(Cow<'static, str>, Option<usize>)>,
     mark: usize,
+    /// Namespace bindings in scope: (depth of the declaring element, prefix, namespace).
+    bindings: Vec<Binding>,
+    /// `prefix:` bound to the CEB namespace in this scope (fast path of `resolve`).
+    ceb_prefix: Option<Vec<u8>>,
+    /// The default namespace in this scope is CEB.
+    ceb_default: bool,
+}
+
+struct Binding {
+    depth: usize,
+    /// Empty for the default namespace.
+    prefix: Vec<u8>,
+    ns: Ns,
+    uri: String,
 }
 
 impl<'a> Cursor<'a> {
     pub fn new(src: &'a str, limits: Limits) -> Cursor<'a> {
-        let mut reader = NsReader::from_str(src);
+        let mut reader = Reader::from_str(src);
         reader.config_mut().check_end_names = true;
         Cursor {
             reader,
@@ -66,6 +87,9 @@ impl<'a> Cursor<'a> {
             depth: 0,
             path: Vec::with_capacity(8),
             mark: 0,
+            bindings: Vec::with_capacity(4),
+            ceb_prefix: None,
+            ceb_default: false,
         }
     }
 
@@ -78,11 +102,11 @@ impl<'a> Cursor<'a> {
     }
 
     /// An error at the event being looked at, its path extended by `leaf` when given.
-    pub fn error(&self, kind: DecodeErrorKind, leaf: Option<&str>) -> DecodeError {
+    pub fn error(&self, kind: DecodeErrorKind, leaf: Option<&str>) -> Failure {
         self.error_at(self.mark, kind, leaf)
     }
 
-    fn error_at(&self, offset: usize, kind: DecodeErrorKind, leaf: Option<&str>) -> DecodeError {
+    fn error_at(&self, offset: usize, kind: DecodeErrorKind, leaf: Option<&str>) -> Failure {
         let mut path = String::new();
         for (name, index) in &self.path {
             if !path.is_empty() {
@@ -100,15 +124,15 @@ impl<'a> Cursor<'a> {
             path.push_str(leaf);
         }
         let (line, column) = line_column(self.src, offset);
-        DecodeError {
+        Box::new(DecodeError {
             kind,
             path,
             line,
             column,
-        }
+        })
     }
 
-    fn syntax(&self, err: quick_xml::Error) -> DecodeError {
+    fn syntax(&self, err: quick_xml::Error) -> Failure {
         let offset = usize::try_from(self.reader.error_position()).unwrap_or(usize::MAX);
         let kind = match err {
             quick_xml::Error::Syntax(quick_xml::errors::SyntaxError::UnclosedTag)
@@ -122,32 +146,123 @@ impl<'a> Cursor<'a> {
         self.error_at(offset, kind, None)
     }
 
-    fn read(&mut self) -> Result<(Ns, Event<'a>), DecodeError> {
+    /// The next event, its start offset kept for error positions.
+    #[inline(always)]
+    fn event(&mut self) -> Result<Event<'a>, Failure> {
         self.mark = usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX);
-        let (ns, event) = match self.reader.read_resolved_event() {
-            Ok((ResolveResult::Bound(ns), event)) => (
-                match ns.into_inner() {
-                    n if n == CEB_NS.as_bytes() => Ns::Ceb,
-                    n if n == DSIG_NS.as_bytes() => Ns::Dsig,
-                    _ => Ns::Other,
-                },
-                event,
-            ),
-            Ok((_, event)) => (Ns::Other, event),
-            Err(e) => return Err(self.syntax(e)),
-        };
-        Ok((ns, event))
+        match self.reader.read_event() {
+            Ok(event) => Ok(event),
+            Err(err) => Err(self.syntax(err)),
+        }
+    }
+
+    /// Takes the element's namespace declarations into scope (at the depth it will have once
+    /// entered) and resolves its name.
+    fn resolve(&mut self, start: &BytesStart<'_>) -> Result<Ns, Failure> {
+        if !start.attributes_raw().is_empty() {
+            self.declare(start)?;
+        }
+        let name = start.name().into_inner();
+        // Fast path: the prefix (or default namespace) that CEB is bound to in this scope.
+        match &self.ceb_prefix {
+            Some(p) if name.len() > p.len() && same(&name[..p.len()], p) => return Ok(Ns::Ceb),
+            None if self.ceb_default && !name.contains(&b':') => return Ok(Ns::Ceb),
+            _ => {}
+        }
+        let prefix = start.name().prefix().map_or(&[][..], |p| p.into_inner());
+        Ok(self
+            .bindings
+            .iter()
+            .rev()
+            .find(|b| b.prefix == prefix)
+            .map_or(Ns::Other, |b| b.ns))
+    }
+
+    /// Takes the element's namespace declarations into scope, at the depth it will have once
+    /// entered.
+    fn declare(&mut self, start: &BytesStart<'_>) -> Result<(), Failure> {
+        let mut changed = false;
+        for attr in start.attributes() {
+            let attr =
+                attr.map_err(|e| self.error(DecodeErrorKind::Syntax(e.to_string()), None))?;
+            let prefix = match attr.key.as_namespace_binding() {
+                Some(PrefixDeclaration::Default) => Vec::new(),
+                Some(PrefixDeclaration::Named(p)) => p.to_vec(),
+                None => continue,
+            };
+            let uri = attr
+                .unescape_value()
+                .map_err(|e| self.error(DecodeErrorKind::Syntax(e.to_string()), None))?;
+            let ns = match uri.as_ref() {
+                CEB_NS => Ns::Ceb,
+                DSIG_NS => Ns::Dsig,
+                _ => Ns::Other,
+            };
+            self.bindings.push(Binding {
+                depth: self.depth + 1,
+                prefix,
+                ns,
+                uri: uri.into_owned(),
+            });
+            changed = true;
+        }
+        if changed {
+            self.rebind();
+        }
+        Ok(())
+    }
+
+    /// Recomputes the fast path of [`Cursor::resolve`] after the bindings changed: the
+    /// innermost binding of the CEB namespace that no inner binding of its prefix shadows.
+    fn rebind(&mut self) {
+        self.ceb_prefix = None;
+        self.ceb_default = false;
+        for (i, b) in self.bindings.iter().enumerate().rev() {
+            let shadowed = self.bindings[i + 1..].iter().any(|inner| inner.prefix == b.prefix);
+            if b.ns != Ns::Ceb || shadowed {
+                continue;
+            }
+            if b.prefix.is_empty() {
+                self.ceb_default = true;
+            } else {
+                let mut p = b.prefix.clone();
+                p.push(b':');
+                self.ceb_prefix = Some(p);
+            }
+            return;
+        }
+    }
+
+    /// Leaves an element: its depth, and the namespace bindings it declared.
+    fn leave(&mut self) {
+        if self.bindings.last().is_some_and(|b| b.depth >= self.depth) {
+            while self.bindings.last().is_some_and(|b| b.depth >= self.depth) {
+                self.bindings.pop();
+            }
+            self.rebind();
+        }
+        self.depth -= 1;
+    }
+
+    /// Drops the bindings an empty element (`<x/>`) declared for itself.
+    fn leave_empty(&mut self) {
+        if self.bindings.last().is_some_and(|b| b.depth > self.depth) {
+            while self.bindings.last().is_some_and(|b| b.depth > self.depth) {
+                self.bindings.pop();
+            }
+            self.rebind();
+        }
     }
 
     /// The root element, after the prolog.
-    pub fn root(&mut self) -> Result<Open<'a>, DecodeError> {
+    pub fn root(&mut self) -> Result<Open<'a>, Failure> {
         loop {
-            let (ns, event) = self.read()?;
-            match event {
+            match self.event()? {
                 Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
                 Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
                 Event::DocType(_) => return Err(self.error(DecodeErrorKind::Doctype, None)),
                 Event::Start(start) => {
+                    let ns = self.resolve(&start)?;
                     self.enter()?;
                     return Ok(Open {
                         start,
@@ -156,11 +271,13 @@ impl<'a> Cursor<'a> {
                     });
                 }
                 Event::Empty(start) => {
+                    let ns = self.resolve(&start)?;
+                    self.leave_empty();
                     return Ok(Open {
                         start,
                         ns,
                         empty: true,
-                    })
+                    });
                 }
                 Event::Eof => return Err(self.error(DecodeErrorKind::UnexpectedEof, None)),
                 other => return Err(self.unexpected_content(&other)),
@@ -169,10 +286,9 @@ impl<'a> Cursor<'a> {
     }
 
     /// Only comments, processing instructions and whitespace may follow the root.
-    pub fn finish(&mut self) -> Result<(), DecodeError> {
+    pub fn finish(&mut self) -> Result<(), Failure> {
         loop {
-            let (_, event) = self.read()?;
-            match event {
+            match self.event()? {
                 Event::Eof => return Ok(()),
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
@@ -186,7 +302,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn enter(&mut self) -> Result<(), DecodeError> {
+    fn enter(&mut self) -> Result<(), Failure> {
         self.depth += 1;
         if self.depth > self.limits.max_depth {
             return Err(self.error(
@@ -199,7 +315,7 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
-    fn unexpected_content(&self, event: &Event<'_>) -> DecodeError {
+    fn unexpected_content(&self, event: &Event<'_>) -> Failure {
         let kind = match event {
             Event::DocType(_) => DecodeErrorKind::Doctype,
             Event::Eof => DecodeErrorKind::UnexpectedEof,
@@ -229,11 +345,11 @@ impl<'a> Cursor<'a> {
     }
 
     /// The next start or end tag inside the current container; whitespace and comments skipped.
-    pub fn next_tag(&mut self) -> Result<Tag<'a>, DecodeError> {
+    pub fn next_tag(&mut self) -> Result<Tag<'a>, Failure> {
         loop {
-            let (ns, event) = self.read()?;
-            match event {
+            match self.event()? {
                 Event::Start(start) => {
+                    let ns = self.resolve(&start)?;
                     self.enter()?;
                     return Ok(Tag::Open(Open {
                         start,
@@ -242,14 +358,16 @@ impl<'a> Cursor<'a> {
                     }));
                 }
                 Event::Empty(start) => {
+                    let ns = self.resolve(&start)?;
+                    self.leave_empty();
                     return Ok(Tag::Open(Open {
                         start,
                         ns,
                         empty: true,
-                    }))
+                    }));
                 }
                 Event::End(_) => {
-                    self.depth -= 1;
+                    self.leave();
                     return Ok(Tag::Close);
                 }
                 Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
@@ -260,19 +378,19 @@ impl<'a> Cursor<'a> {
     }
 
     /// Skips the content of an element just opened (not empty), up to its end tag.
-    pub fn skip(&mut self) -> Result<(), DecodeError> {
+    pub fn skip(&mut self) -> Result<(), Failure> {
         let floor = self.depth - 1;
         loop {
-            let (_, event) = self.read()?;
-            match event {
+            match self.event()? {
                 Event::Start(_) => self.enter()?,
+                Event::Empty(_) => self.leave_empty(),
                 Event::End(_) => {
-                    self.depth -= 1;
+                    self.leave();
                     if self.depth == floor {
                         return Ok(());
                     }
                 }
-                Event::DocType(_) | Event::Eof | Event::Decl(_) => {
+                event @ (Event::DocType(_) | Event::Eof | Event::Decl(_)) => {
                     return Err(self.unexpected_content(&event))
                 }
                 _ => {}
@@ -281,45 +399,72 @@ impl<'a> Cursor<'a> {
     }
 
     /// The text of a leaf element just opened (not empty), up to its end tag.
-    fn leaf_text(&mut self, name: &str) -> Result<Cow<'a, str>, DecodeError> {
-        let mut text: Cow<'a, str> = Cow::Borrowed("");
+    fn leaf_text(&mut self, name: &str) -> Result<Cow<'a, str>, Failure> {
+        // Nearly always: one text event, then the end tag.
+        let mut text = match self.event()? {
+            Event::Text(_) => self.text_since_mark(),
+            Event::End(_) => {
+                self.leave();
+                return Ok(Cow::Borrowed(""));
+            }
+            other => self.leaf_piece(other, name)?.unwrap_or_default(),
+        };
         loop {
-            let (_, event) = self.read()?;
-            let piece: Cow<'a, str> = match event {
-                Event::Text(t) => t.xml10_content().map_err(|e| self.encoding(e))?,
-                Event::CData(c) => c.decode().map_err(|e| self.encoding(e))?,
-                Event::GeneralRef(r) => Cow::Owned(self.entity(&r)?),
+            if text.len() > self.limits.max_text_bytes {
+                let limit = self.limits.max_text_bytes;
+                return Err(self.error(DecodeErrorKind::TextTooLong { limit }, Some(name)));
+            }
+            let piece = match self.event()? {
                 Event::End(_) => {
-                    self.depth -= 1;
+                    self.leave();
                     return Ok(text);
                 }
-                Event::Start(_) | Event::Empty(_) => {
-                    return Err(self.error(DecodeErrorKind::ChildInLeaf(name.to_owned()), None))
-                }
-                Event::Comment(_) | Event::PI(_) => continue,
-                other => return Err(self.unexpected_content(&other)),
+                Event::Text(_) => self.text_since_mark(),
+                other => match self.leaf_piece(other, name)? {
+                    Some(piece) => piece,
+                    None => continue,
+                },
             };
             if text.is_empty() {
                 text = piece;
             } else {
                 text.to_mut().push_str(&piece);
             }
-            if text.len() > self.limits.max_text_bytes {
-                return Err(self.error(
-                    DecodeErrorKind::TextTooLong {
-                        limit: self.limits.max_text_bytes,
-                    },
-                    Some(name),
-                ));
-            }
         }
     }
 
-    fn encoding(&self, err: quick_xml::encoding::EncodingError) -> DecodeError {
+    /// The text of an event inside a leaf other than plain text and the end tag: CDATA and
+    /// entity references give text, comments nothing, anything else is an error.
+    fn leaf_piece(&mut self, event: Event<'a>, name: &str) -> Result<Option<Cow<'a, str>>, Failure> {
+        match event {
+            Event::Text(_) => Ok(Some(self.text_since_mark())),
+            Event::CData(c) => c.decode().map(Some).map_err(|e| self.encoding(e)),
+            Event::GeneralRef(r) => self.entity(&r).map(|t| Some(Cow::Owned(t))),
+            Event::Comment(_) | Event::PI(_) => Ok(None),
+            Event::Start(_) | Event::Empty(_) => {
+                Err(self.error(DecodeErrorKind::ChildInLeaf(name.to_owned()), None))
+            }
+            Event::End(_) => Ok(None),
+            other => Err(self.unexpected_content(&other)),
+        }
+    }
+
+    /// The text event just read, borrowed from the source (it is already checked UTF-8), with
+    /// line ends normalized as XML requires.
+    fn text_since_mark(&self) -> Cow<'a, str> {
+        let end = usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX);
+        let raw = self.src.get(self.mark..end).unwrap_or_default();
+        if !raw.bytes().any(|b| b == b'\r') {
+            return Cow::Borrowed(raw);
+        }
+        Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n"))
+    }
+
+    fn encoding(&self, err: quick_xml::encoding::EncodingError) -> Failure {
         self.error(DecodeErrorKind::Encoding(err.to_string()), None)
     }
 
-    fn entity(&self, r: &quick_xml::events::BytesRef<'_>) -> Result<String, DecodeError> {
+    fn entity(&self, r: &quick_xml::events::BytesRef<'_>) -> Result<String, Failure> {
         if r.is_char_ref() {
             return match r.resolve_char_ref() {
                 Ok(Some(c)) => Ok(c.to_string()),
@@ -343,13 +488,15 @@ impl<'a> Cursor<'a> {
         at: At,
         empty: bool,
         defects: &mut Vec<Violation>,
-    ) -> Result<(), DecodeError> {
+    ) -> Result<(), Failure> {
         let fields = R::FIELDS;
         let mut next = 0;
         if !empty {
             while let Tag::Open(open) = self.next_tag()? {
                 let index = self.field_index(fields, next, &open)?;
-                missing(&fields[next..index], at, defects);
+                if index > next {
+                    missing(&fields[next..index], at, defects);
+                }
                 let spec = &fields[index];
                 let text = if open.empty {
                     Cow::Borrowed("")
@@ -377,14 +524,14 @@ impl<'a> Cursor<'a> {
         fields: &[FieldSpec],
         next: usize,
         open: &Open<'_>,
-    ) -> Result<usize, DecodeError> {
+    ) -> Result<usize, Failure> {
         let name = open.local();
         if open.ns != Ns::Ceb {
             return Err(self.namespace_error(open));
         }
         if let Some(i) = fields[next..]
             .iter()
-            .position(|f| f.name.as_bytes() == name)
+            .position(|f| same(f.name.as_bytes(), name))
         {
             return Ok(next + i);
         }
@@ -400,11 +547,14 @@ impl<'a> Cursor<'a> {
         Err(self.error(kind, None))
     }
 
-    pub fn namespace_error(&self, open: &Open<'_>) -> DecodeError {
-        let namespace = match self.reader.resolve_element(open.start.name()).0 {
-            ResolveResult::Bound(ns) => String::from_utf8_lossy(ns.into_inner()).into_owned(),
-            _ => String::new(),
-        };
+    pub fn namespace_error(&self, open: &Open<'_>) -> Failure {
+        let prefix = open.start.name().prefix().map_or(&[][..], |p| p.into_inner());
+        let namespace = self
+            .bindings
+            .iter()
+            .rev()
+            .find(|b| b.prefix == prefix)
+            .map_or_else(String::new, |b| b.uri.clone());
         self.error(
             DecodeErrorKind::Namespace {
                 name: open.local_string(),
@@ -421,7 +571,7 @@ impl<'a> Cursor<'a> {
         block: &mut C,
         empty: bool,
         defects: &mut Vec<Violation>,
-    ) -> Result<(), DecodeError> {
+    ) -> Result<(), Failure> {
         let head_name = <C::Head as Record>::NAME;
         let item_name = <C::Item as Record>::NAME;
         let first = if empty { Tag::Close } else { self.next_tag()? };
@@ -464,7 +614,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Checks that `open` is the CEB element `name`.
-    pub fn expect(&self, open: &Open<'_>, name: &str) -> Result<(), DecodeError> {
+    pub fn expect(&self, open: &Open<'_>, name: &str) -> Result<(), Failure> {
         if open.local() != name.as_bytes() {
             return Err(self.error(
                 DecodeErrorKind::UnexpectedElement(open.local_string()),
@@ -476,6 +626,12 @@ impl<'a> Cursor<'a> {
         }
         Ok(())
     }
+}
+
+/// Byte equality of short names, without a call into libc's `memcmp`.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 fn missing(skipped: &[FieldSpec], at: At, defects: &mut Vec<Violation>) {

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::cursor::{Cursor, Ns, Open, Tag};
+use super::cursor::{Cursor, Failure, Ns, Open, Tag};
 use super::error::{DecodeError, DecodeErrorKind};
 use super::source::to_utf8;
 use super::Limits;
@@ -26,6 +26,10 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Message<'static>, DecodeE
 
 /// Decodes a message from UTF-8 text, borrowing element text from it.
 pub fn decode_str<'a>(src: &'a str, limits: &Limits) -> Result<Message<'a>, DecodeError> {
+    walk_message(src, limits).map_err(|e| *e)
+}
+
+fn walk_message<'a>(src: &'a str, limits: &Limits) -> Result<Message<'a>, Failure> {
     let mut cur = Cursor::new(src, *limits);
     if src.len() > limits.max_message_bytes {
         let kind = DecodeErrorKind::TooLarge {
@@ -96,7 +100,7 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn element(&mut self, cur: &mut Cursor<'a>, open: Open<'a>) -> Result<(), DecodeError> {
+    fn element(&mut self, cur: &mut Cursor<'a>, open: Open<'a>) -> Result<(), Failure> {
         let envelope = match (open.ns, open.local()) {
             (Ns::Ceb, b"BaseTransfer") => Some(Stage::Transfer),
             (Ns::Ceb, b"BaseSubscribe") => Some(Stage::Subscribe),
@@ -170,7 +174,7 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    fn block(&mut self, cur: &mut Cursor<'a>, open: Open<'a>) -> Result<(), DecodeError> {
+    fn block(&mut self, cur: &mut Cursor<'a>, open: Open<'a>) -> Result<(), Failure> {
         let name = open.local_string();
         match self.kind {
             Some(kind) if open.local() != kind.block().as_bytes() => {
@@ -205,7 +209,7 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    fn finish(&mut self, cur: &Cursor<'a>) -> Result<(), DecodeError> {
+    fn finish(&mut self, cur: &Cursor<'a>) -> Result<(), Failure> {
         if self.blocks == 0 {
             let block = self.kind.map_or("a business block", |k| k.block());
             return Err(cur.error(DecodeErrorKind::Missing(block.into()), None));
@@ -229,7 +233,7 @@ struct BlockReader<'c, 'a> {
 }
 
 impl<'a> KindVisitor<'a> for BlockReader<'_, 'a> {
-    type Out = Result<Declaration<'a>, DecodeError>;
+    type Out = Result<Declaration<'a>, Failure>;
 
     fn composite<C: Composite<'a>>(&mut self, wrap: fn(C) -> Document<'a>) -> Self::Out {
         let mut block = C::default();
@@ -266,7 +270,7 @@ fn attribute<'a>(
     open: &Open<'_>,
     name: &'static str,
     length: Option<usize>,
-) -> Result<Cow<'a, str>, DecodeError> {
+) -> Result<Cow<'a, str>, Failure> {
     let problem = |problem: String| cur.error(DecodeErrorKind::Attribute { name, problem }, None);
     let attr = open
         .start

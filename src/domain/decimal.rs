@@ -38,43 +38,57 @@ impl Decimal {
         const FORMAT: FieldError = FieldError::Format {
             expected: "a decimal number like 123.45",
         };
-        let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
-        let (negative, body) = match text.as_bytes().first() {
-            Some(b'-') => (true, &text[1..]),
-            Some(b'+') => (false, &text[1..]),
-            _ => (false, text),
+        const PRECISION: FieldError = FieldError::Precision {
+            total: TOTAL_DIGITS as u8,
+            fraction: FRACTION_DIGITS as u8,
         };
-        let (int_part, frac_part) = body.split_once('.').unwrap_or((body, ""));
-        if int_part.is_empty() && frac_part.is_empty() {
-            return Err(FORMAT);
-        }
-        if !int_part
-            .bytes()
-            .chain(frac_part.bytes())
-            .all(|b| b.is_ascii_digit())
-        {
-            return Err(FORMAT);
-        }
-        let int_digits = int_part.trim_start_matches('0');
-        let frac_digits = frac_part.trim_end_matches('0');
-        if frac_digits.len() > FRACTION_DIGITS as usize
-            || int_digits.len() + frac_digits.len() > TOTAL_DIGITS as usize
-        {
-            return Err(FieldError::Precision {
-                total: TOTAL_DIGITS as u8,
-                fraction: FRACTION_DIGITS as u8,
-            });
-        }
+        let bytes = text
+            .trim_matches(|c: char| c.is_ascii_whitespace())
+            .as_bytes();
+        let (negative, body) = match bytes.first() {
+            Some(b'-') => (true, &bytes[1..]),
+            Some(b'+') => (false, &bytes[1..]),
+            _ => (false, bytes),
+        };
+        // One pass. Leading zeros of the integer part and trailing zeros of the fraction carry
+        // no precision; they are counted in neither facet and never make `raw` grow.
         let mut raw: i128 = 0;
-        for b in int_digits.bytes() {
-            raw = raw * 10 + i128::from(b - b'0');
+        let (mut int_digits, mut fraction, mut pending_zeros) = (0u32, 0u32, 0u32);
+        let (mut seen_point, mut seen_digit) = (false, false);
+        for &b in body {
+            match b {
+                b'0'..=b'9' if !seen_point => {
+                    seen_digit = true;
+                    if raw == 0 && b == b'0' {
+                        continue;
+                    }
+                    int_digits += 1;
+                    if int_digits > TOTAL_DIGITS {
+                        return Err(PRECISION);
+                    }
+                    raw = raw * 10 + i128::from(b - b'0');
+                }
+                b'0' => {
+                    seen_digit = true;
+                    pending_zeros += 1;
+                }
+                b'1'..=b'9' => {
+                    seen_digit = true;
+                    fraction += pending_zeros + 1;
+                    if fraction > FRACTION_DIGITS || int_digits + fraction > TOTAL_DIGITS {
+                        return Err(PRECISION);
+                    }
+                    raw = raw * 10i128.pow(pending_zeros + 1) + i128::from(b - b'0');
+                    pending_zeros = 0;
+                }
+                b'.' if !seen_point => seen_point = true,
+                _ => return Err(FORMAT),
+            }
         }
-        let mut frac = 0;
-        for b in frac_digits.bytes() {
-            raw = raw * 10 + i128::from(b - b'0');
-            frac += 1;
+        if !seen_digit {
+            return Err(FORMAT);
         }
-        raw *= 10i128.pow(FRACTION_DIGITS - frac);
+        raw *= 10i128.pow(FRACTION_DIGITS - fraction);
         Ok(Decimal(if negative { -raw } else { raw }))
     }
 
@@ -191,6 +205,9 @@ mod tests {
             ("5.", "5"),
             ("99999999999999.99999", "99999999999999.99999"),
             ("1000000000000000000", "1000000000000000000"),
+            ("1.000000000000000000000000000000000000000000", "1"),
+            ("0.05", "0.05"),
+            ("-000120.01000", "-120.01"),
         ] {
             assert_eq!(d(input).to_string(), shown, "{input}");
         }
@@ -198,7 +215,7 @@ mod tests {
 
     #[test]
     fn refuses_what_the_schema_refuses() {
-        for bad in ["", ".", "1e5", "1,5", "--1", "NaN", "12.3.4", "1 000"] {
+        for bad in ["", ".", "1e5", "1,5", "--1", "NaN", "12.3.4", "1 000", "-", "+."] {
             assert!(Decimal::parse_str(bad).is_err(), "{bad:?}");
         }
         assert!(matches!(

@@ -1,7 +1,9 @@
 //! The TOML files of `config/rules/` and how they become [`Rules`]: parse with unknown keys
 //! refused, then check every value, naming file and key on error.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use aho_corasick::AhoCorasick;
 use serde::Deserialize;
@@ -240,7 +242,7 @@ fn code_set<E: std::fmt::Display>(
 }
 
 fn hs_table(file: &'static str, parsed: HsFile) -> Result<HashMap<u64, HsEntry>, RulesError> {
-    let mut table = HashMap::with_capacity(parsed.hs.len());
+    let mut table = HashMap::with_capacity_and_hasher(parsed.hs.len(), Default::default());
     let one = Decimal::from_units(1);
     for line in parsed.hs {
         let code =
@@ -279,13 +281,20 @@ fn negative_list(file: &'static str, parsed: NegativeFile) -> Result<NegativeLis
     if parsed.keywords.iter().any(|k| k.trim().is_empty()) {
         return Err(invalid(file, "keywords", "a keyword must not be blank"));
     }
+    let prefix_numbers = parsed
+        .hs_prefixes
+        .iter()
+        .map(|p| (p.parse().unwrap_or(0), p.len() as u32))
+        .collect();
     let matcher = AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
         .ascii_case_insensitive(true)
         .build(&parsed.keywords)
         .map_err(|e| invalid(file, "keywords", e.to_string()))?;
     Ok(NegativeList {
         codes,
         prefixes: parsed.hs_prefixes,
+        prefix_numbers,
         keywords: parsed.keywords,
         matcher: Some(matcher),
     })
@@ -295,7 +304,7 @@ fn register(
     file: &'static str,
     parsed: EnterprisesFile,
 ) -> Result<HashMap<String, Enterprise>, RulesError> {
-    let mut register = HashMap::with_capacity(parsed.enterprise.len());
+    let mut register = HashMap::with_capacity_and_hasher(parsed.enterprise.len(), Default::default());
     for ent in parsed.enterprise {
         if crate::domain::EntCode::parse_str(ent.code.as_str()).is_err() {
             return Err(invalid(

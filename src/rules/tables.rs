@@ -83,6 +83,8 @@ pub struct NegativeList {
     pub codes: Vec<u64>,
     /// HS prefixes (chapters, headings) refused.
     pub prefixes: Vec<String>,
+    /// The same prefixes as (number, digit count), for matching without formatting.
+    pub(super) prefix_numbers: Vec<(u64, u32)>,
     /// Goods-name keywords refused.
     pub keywords: Vec<String>,
     pub(super) matcher: Option<AhoCorasick>,
@@ -91,14 +93,15 @@ pub struct NegativeList {
 impl NegativeList {
     /// The entry that refuses HS code `code`, if any.
     pub fn refuses_code(&self, code: HsCode) -> Option<String> {
-        if self.codes.contains(&code.number()) {
+        let number = code.number();
+        if self.codes.contains(&number) {
             return Some(code.to_string());
         }
-        let text = code.to_string();
-        self.prefixes
+        let digits = HsCode::DIGITS as u32;
+        self.prefix_numbers
             .iter()
-            .find(|p| text.starts_with(p.as_str()))
-            .cloned()
+            .position(|&(prefix, len)| number / 10u64.pow(digits - len) == prefix)
+            .map(|i| self.prefixes[i].clone())
     }
 
     /// The keyword that refuses goods name `name`, if any.

@@ -197,7 +197,9 @@ pub(super) fn inventory(c: &mut Check<'_>, inventory: &Inventory<'_>) {
 fn inventory_line(c: &mut Check<'_>, at: At, line: &InventoryList<'_>) {
     c.hs(at, "gcode", line.gcode);
     c.goods_name(at, "gname", line.gname.as_ref());
-    c.goods_name(at, "itemName", line.item_name.as_ref());
+    if line.item_name != line.gname {
+        c.goods_name(at, "itemName", line.item_name.as_ref());
+    }
     c.country(at, "country", line.country);
     c.country(at, "tradeCountry", line.trade_country);
     c.import_currency(at, "currency", line.currency);
