@@ -31,12 +31,18 @@ fn main() {
             }
             "decode" => {
                 let text = to_utf8(&bytes, &rules.limits).expect("utf-8");
-                black_box(decode_str(&text, &rules.limits).expect("decodes")).blocks.len()
+                black_box(decode_str(&text, &rules.limits).expect("decodes"))
+                    .blocks
+                    .len()
             }
             _ => {
                 let text = to_utf8(&bytes, &rules.limits).expect("utf-8");
                 let message = decode_str(&text, &rules.limits).expect("decodes");
-                message.blocks.iter().map(|b| validate(b, &rules).violations.len()).sum()
+                message
+                    .blocks
+                    .iter()
+                    .map(|b| validate(b, &rules).violations.len())
+                    .sum()
             }
         };
     }

@@ -21,7 +21,10 @@ fn clean_files_exit_0() {
         "../shared/ceb/import/CEB625Message.xml",
     ]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("CEB625Message") && out.contains("0 rejected"), "{out}");
+    assert!(
+        out.contains("CEB625Message") && out.contains("0 rejected"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -39,7 +42,11 @@ fn rejected_blocks_exit_1_and_name_rule_path_and_value() {
 fn unreadable_input_exits_2_even_beside_rejected_files() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.xml");
-    std::fs::write(&broken, "<ceb:CEB311Message xmlns:ceb=\"http://www.chinaport.gov.cn/ceb\"").unwrap();
+    std::fs::write(
+        &broken,
+        "<ceb:CEB311Message xmlns:ceb=\"http://www.chinaport.gov.cn/ceb\"",
+    )
+    .unwrap();
     let missing = dir.path().join("missing.xml");
     let (code, out) = validate(&[
         "../shared/ceb/import/CEB511Message.xml",
@@ -48,7 +55,10 @@ fn unreadable_input_exits_2_even_beside_rejected_files() {
     ]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("broken.xml: unreadable"), "{out}");
-    assert!(out.contains("missing.xml: unreadable: cannot read"), "{out}");
+    assert!(
+        out.contains("missing.xml: unreadable: cannot read"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -77,7 +87,11 @@ fn json_is_one_object_per_block_with_violation_fields() {
 fn folders_are_searched_for_xml_files() {
     let (code, out) = validate(&["../shared/ceb/import"]);
     assert_eq!(code, 1);
-    assert_eq!(out.lines().filter(|l| l.contains("Message.xml:")).count(), 16, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.contains("Message.xml:")).count(),
+        16,
+        "{out}"
+    );
 }
 
 #[test]

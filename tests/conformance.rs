@@ -32,7 +32,11 @@ const EXPECTED: &[(&str, usize, &[(&str, &str)])] = &[
         &[("ID-CHECK", "PaymentHead/payerIdNumber")],
     ),
     ("CEB412Message.xml", 10, &[]),
-    ("CEB511Message.xml", 6, &[("PACK-NO", "LogisticsHead/packNo")]),
+    (
+        "CEB511Message.xml",
+        6,
+        &[("PACK-NO", "LogisticsHead/packNo")],
+    ),
     ("CEB512Message.xml", 10, &[]),
     ("CEB513Message.xml", 10, &[]),
     ("CEB514Message.xml", 10, &[]),
@@ -121,13 +125,20 @@ fn findings_carry_the_offending_values() {
     assert_eq!(value("A3", "InventoryList[2]/totalPrice"), "12");
     assert_eq!(value("P1", "InventoryHead/assureCode"), "ass201603081155");
     // Identity numbers are personal data: masked even in reports.
-    assert_eq!(value("ID-CHECK", "InventoryHead/buyerIdNumber"), "130*************32");
+    assert_eq!(
+        value("ID-CHECK", "InventoryHead/buyerIdNumber"),
+        "130*************32"
+    );
 }
 
 #[test]
 fn export_samples_with_two_base_transfers_are_refused_naming_the_second() {
     let rules = Rules::embedded().unwrap();
-    for file in ["CEB303Message.xml", "CEB603Message.xml", "CEB605Message.xml"] {
+    for file in [
+        "CEB303Message.xml",
+        "CEB603Message.xml",
+        "CEB605Message.xml",
+    ] {
         let err = decode(&read(&format!("export/{file}")), &rules.limits).unwrap_err();
         assert!(
             matches!(&err.kind, DecodeErrorKind::TooMany { name, max: 1 } if name == "BaseTransfer"),
@@ -142,7 +153,11 @@ fn export_samples_with_two_base_transfers_are_refused_naming_the_second() {
 #[test]
 fn well_formed_export_receipts_are_refused_as_not_import() {
     let rules = Rules::embedded().unwrap();
-    for file in ["CEB304Message.xml", "CEB604Message.xml", "CEB606Message.xml"] {
+    for file in [
+        "CEB304Message.xml",
+        "CEB604Message.xml",
+        "CEB606Message.xml",
+    ] {
         let err = decode(&read(&format!("export/{file}")), &rules.limits).unwrap_err();
         assert!(
             matches!(&err.kind, DecodeErrorKind::Unsupported(root) if file.starts_with(root.as_str())),

@@ -3,7 +3,9 @@
 
 use std::process::Command;
 
-use single_window::ceb::encode::{encode, message_return, receipt_for, receipt_kind, receipt_message, Outcome};
+use single_window::ceb::encode::{
+    encode, message_return, receipt_for, receipt_kind, receipt_message, Outcome,
+};
 use single_window::ceb::{decode, decode_str};
 use single_window::domain::{MessageKind, ReceiptTime, ReturnStatus};
 use single_window::rules::Rules;
@@ -44,7 +46,10 @@ fn receipts_for_every_official_sample_validate_against_the_schema() {
         let bytes = std::fs::read(format!("../shared/ceb/import/CEB{kind}Message.xml")).unwrap();
         let message = decode(&bytes, &rules.limits).unwrap();
         let receipt_kind = receipt_kind(message.kind).unwrap();
-        for (status, info) in [(120, "入库成功 accepted"), (-301010, "订单重复 <duplicate> & refused")] {
+        for (status, info) in [
+            (120, "入库成功 accepted"),
+            (-301010, "订单重复 <duplicate> & refused"),
+        ] {
             let blocks = message
                 .blocks
                 .iter()
@@ -100,7 +105,10 @@ fn format_error_receipt_ceb900_validates() {
         ReceiptTime::from_unix_millis(1_795_478_400_123),
     );
     let xml = encode(&receipt);
-    assert!(xml.contains("BaseTransfer[2]"), "the receipt names the error");
+    assert!(
+        xml.contains("BaseTransfer[2]"),
+        "the receipt names the error"
+    );
     xmllint(&xml).unwrap_or_else(|e| panic!("{e}"));
 }
 

@@ -218,7 +218,9 @@ impl<'a> Cursor<'a> {
         self.ceb_prefix = None;
         self.ceb_default = false;
         for (i, b) in self.bindings.iter().enumerate().rev() {
-            let shadowed = self.bindings[i + 1..].iter().any(|inner| inner.prefix == b.prefix);
+            let shadowed = self.bindings[i + 1..]
+                .iter()
+                .any(|inner| inner.prefix == b.prefix);
             if b.ns != Ns::Ceb || shadowed {
                 continue;
             }
@@ -244,6 +246,15 @@ impl<'a> Cursor<'a> {
         self.depth -= 1;
     }
 
+    /// An empty element (`<x/>`) counts toward the depth limit like any other.
+    fn check_empty_depth(&self) -> Result<(), Failure> {
+        if self.depth + 1 > self.limits.max_depth {
+            let limit = self.limits.max_depth;
+            return Err(self.error(DecodeErrorKind::TooDeep { limit }, None));
+        }
+        Ok(())
+    }
+
     /// Drops the bindings an empty element (`<x/>`) declared for itself.
     fn leave_empty(&mut self) {
         if self.bindings.last().is_some_and(|b| b.depth > self.depth) {
@@ -258,8 +269,9 @@ impl<'a> Cursor<'a> {
     pub fn root(&mut self) -> Result<Open<'a>, Failure> {
         loop {
             match self.event()? {
-                Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
-                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+                Event::Decl(_) if self.mark == 0 => {}
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::Text(t) if t.iter().all(|&b| is_xml_space(b)) => {}
                 Event::DocType(_) => return Err(self.error(DecodeErrorKind::Doctype, None)),
                 Event::Start(start) => {
                     let ns = self.resolve(&start)?;
@@ -271,6 +283,7 @@ impl<'a> Cursor<'a> {
                     });
                 }
                 Event::Empty(start) => {
+                    self.check_empty_depth()?;
                     let ns = self.resolve(&start)?;
                     self.leave_empty();
                     return Ok(Open {
@@ -291,7 +304,7 @@ impl<'a> Cursor<'a> {
             match self.event()? {
                 Event::Eof => return Ok(()),
                 Event::Comment(_) | Event::PI(_) => {}
-                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+                Event::Text(t) if t.iter().all(|&b| is_xml_space(b)) => {}
                 Event::DocType(_) => return Err(self.error(DecodeErrorKind::Doctype, None)),
                 Event::Start(s) | Event::Empty(s) => {
                     let name = String::from_utf8_lossy(s.name().into_inner()).into_owned();
@@ -329,7 +342,13 @@ impl<'a> Cursor<'a> {
                     Event::GeneralRef(r) => r,
                     _ => b"",
                 };
-                let mut shown = String::from_utf8_lossy(raw).trim().to_owned();
+                let lossy = String::from_utf8_lossy(raw);
+                let trimmed = lossy.trim_matches(|c: char| c.is_ascii() && is_xml_space(c as u8));
+                let mut shown = if trimmed.is_empty() {
+                    format!("{lossy:?}")
+                } else {
+                    trimmed.to_owned()
+                };
                 if shown.len() > 40 {
                     let mut cut = 40;
                     while !shown.is_char_boundary(cut) {
@@ -358,6 +377,7 @@ impl<'a> Cursor<'a> {
                     }));
                 }
                 Event::Empty(start) => {
+                    self.check_empty_depth()?;
                     let ns = self.resolve(&start)?;
                     self.leave_empty();
                     return Ok(Tag::Open(Open {
@@ -370,7 +390,7 @@ impl<'a> Cursor<'a> {
                     self.leave();
                     return Ok(Tag::Close);
                 }
-                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+                Event::Text(t) if t.iter().all(|&b| is_xml_space(b)) => {}
                 Event::Comment(_) | Event::PI(_) => {}
                 other => return Err(self.unexpected_content(&other)),
             }
@@ -383,7 +403,7 @@ impl<'a> Cursor<'a> {
         loop {
             match self.event()? {
                 Event::Start(_) => self.enter()?,
-                Event::Empty(_) => self.leave_empty(),
+                Event::Empty(_) => self.check_empty_depth()?,
                 Event::End(_) => {
                     self.leave();
                     if self.depth == floor {
@@ -402,7 +422,7 @@ impl<'a> Cursor<'a> {
     fn leaf_text(&mut self, name: &str) -> Result<Cow<'a, str>, Failure> {
         // Nearly always: one text event, then the end tag.
         let mut text = match self.event()? {
-            Event::Text(_) => self.text_since_mark(),
+            Event::Text(_) => self.text_since_mark()?,
             Event::End(_) => {
                 self.leave();
                 return Ok(Cow::Borrowed(""));
@@ -419,7 +439,7 @@ impl<'a> Cursor<'a> {
                     self.leave();
                     return Ok(text);
                 }
-                Event::Text(_) => self.text_since_mark(),
+                Event::Text(_) => self.text_since_mark()?,
                 other => match self.leaf_piece(other, name)? {
                     Some(piece) => piece,
                     None => continue,
@@ -435,10 +455,17 @@ impl<'a> Cursor<'a> {
 
     /// The text of an event inside a leaf other than plain text and the end tag: CDATA and
     /// entity references give text, comments nothing, anything else is an error.
-    fn leaf_piece(&mut self, event: Event<'a>, name: &str) -> Result<Option<Cow<'a, str>>, Failure> {
+    fn leaf_piece(
+        &mut self,
+        event: Event<'a>,
+        name: &str,
+    ) -> Result<Option<Cow<'a, str>>, Failure> {
         match event {
-            Event::Text(_) => Ok(Some(self.text_since_mark())),
-            Event::CData(c) => c.decode().map(Some).map_err(|e| self.encoding(e)),
+            Event::Text(_) => self.text_since_mark().map(Some),
+            Event::CData(c) => {
+                let text = c.decode().map_err(|e| self.encoding(e))?;
+                self.checked_text(text).map(Some)
+            }
             Event::GeneralRef(r) => self.entity(&r).map(|t| Some(Cow::Owned(t))),
             Event::Comment(_) | Event::PI(_) => Ok(None),
             Event::Start(_) | Event::Empty(_) => {
@@ -449,15 +476,41 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// The text event just read, borrowed from the source (it is already checked UTF-8), with
-    /// line ends normalized as XML requires.
-    fn text_since_mark(&self) -> Cow<'a, str> {
+    /// The text event just read, borrowed from the source (it is already checked UTF-8).
+    fn text_since_mark(&self) -> Result<Cow<'a, str>, Failure> {
         let end = usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX);
-        let raw = self.src.get(self.mark..end).unwrap_or_default();
-        if !raw.bytes().any(|b| b == b'\r') {
-            return Cow::Borrowed(raw);
+        self.checked_text(Cow::Borrowed(
+            self.src.get(self.mark..end).unwrap_or_default(),
+        ))
+    }
+
+    /// Refuses characters XML 1.0 does not allow (C0 controls but tab, LF and CR) and
+    /// normalizes line ends (CR LF and lone CR become LF), as XML 1.0 §2.11 requires.
+    fn checked_text(&self, text: Cow<'a, str>) -> Result<Cow<'a, str>, Failure> {
+        let mut has_cr = false;
+        for &b in text.as_bytes() {
+            if b < 0x20 {
+                match b {
+                    b'\t' | b'\n' => {}
+                    b'\r' => has_cr = true,
+                    _ => return Err(self.illegal_char(char::from(b))),
+                }
+            }
         }
-        Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n"))
+        if !has_cr {
+            return Ok(text);
+        }
+        Ok(Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n")))
+    }
+
+    fn illegal_char(&self, c: char) -> Failure {
+        self.error(
+            DecodeErrorKind::Syntax(format!(
+                "character U+{:04X} is not allowed in XML",
+                u32::from(c)
+            )),
+            None,
+        )
     }
 
     fn encoding(&self, err: quick_xml::encoding::EncodingError) -> Failure {
@@ -467,6 +520,10 @@ impl<'a> Cursor<'a> {
     fn entity(&self, r: &quick_xml::events::BytesRef<'_>) -> Result<String, Failure> {
         if r.is_char_ref() {
             return match r.resolve_char_ref() {
+                Ok(Some(c)) if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {
+                    Err(self.illegal_char(c))
+                }
+                Ok(Some(c)) if matches!(c, '\u{FFFE}' | '\u{FFFF}') => Err(self.illegal_char(c)),
                 Ok(Some(c)) => Ok(c.to_string()),
                 _ => Err(self.error(
                     DecodeErrorKind::UndefinedEntity(String::from_utf8_lossy(r).into_owned()),
@@ -548,7 +605,11 @@ impl<'a> Cursor<'a> {
     }
 
     pub fn namespace_error(&self, open: &Open<'_>) -> Failure {
-        let prefix = open.start.name().prefix().map_or(&[][..], |p| p.into_inner());
+        let prefix = open
+            .start
+            .name()
+            .prefix()
+            .map_or(&[][..], |p| p.into_inner());
         let namespace = self
             .bindings
             .iter()
@@ -626,6 +687,11 @@ impl<'a> Cursor<'a> {
         }
         Ok(())
     }
+}
+
+/// XML's white space: space, tab, LF, CR (not form feed or other Unicode spaces).
+fn is_xml_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 /// Byte equality of short names, without a call into libc's `memcmp`.

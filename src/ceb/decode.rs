@@ -24,20 +24,14 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Message<'static>, DecodeE
     decode_str(&text, limits).map(Message::into_owned)
 }
 
-/// Decodes a message from UTF-8 text, borrowing element text from it.
+/// Decodes a message from UTF-8 text (as [`to_utf8`] gives it), borrowing element text from
+/// it. The size limit applies to the bytes as received, so it is checked by [`to_utf8`].
 pub fn decode_str<'a>(src: &'a str, limits: &Limits) -> Result<Message<'a>, DecodeError> {
     walk_message(src, limits).map_err(|e| *e)
 }
 
 fn walk_message<'a>(src: &'a str, limits: &Limits) -> Result<Message<'a>, Failure> {
     let mut cur = Cursor::new(src, *limits);
-    if src.len() > limits.max_message_bytes {
-        let kind = DecodeErrorKind::TooLarge {
-            size: src.len(),
-            limit: limits.max_message_bytes,
-        };
-        return Err(cur.error(kind, None));
-    }
     let root = cur.root()?;
     let root_name = root.local_string();
     let kind = MessageKind::from_root(root.local());
@@ -135,7 +129,7 @@ impl<'a> Walk<'a> {
             return Err(err);
         }
         if stage < self.stage {
-            let after = format!("{:?}", self.stage);
+            let after = self.stage_element().to_owned();
             return Err(cur.error(DecodeErrorKind::OutOfOrder { name, after }, None));
         }
         if stage == Stage::Transfer && self.blocks == 0 {
@@ -182,7 +176,7 @@ impl<'a> Walk<'a> {
             }
             _ if open.ns != Ns::Ceb => return Err(cur.namespace_error(&open)),
             _ if self.stage > Stage::Blocks => {
-                let after = "BaseTransfer".to_owned();
+                let after = self.stage_element().to_owned();
                 return Err(cur.error(DecodeErrorKind::OutOfOrder { name, after }, None));
             }
             _ => {}
@@ -207,6 +201,17 @@ impl<'a> Walk<'a> {
         }
         cur.pop();
         Ok(())
+    }
+
+    /// The element of the envelope stage the walk is in.
+    fn stage_element(&self) -> &'static str {
+        match self.stage {
+            Stage::Blocks => self.kind.map_or("a business block", |k| k.block()),
+            Stage::Transfer => "BaseTransfer",
+            Stage::Subscribe => "BaseSubscribe",
+            Stage::Extend => "ExtendMessage",
+            Stage::Signature => "ds:Signature",
+        }
     }
 
     fn finish(&mut self, cur: &Cursor<'a>) -> Result<(), Failure> {

@@ -89,7 +89,7 @@ impl Writer {
                     self.out,
                     "<ceb:{0}>{1}</ceb:{0}>",
                     spec.name,
-                    escape(text.as_ref())
+                    escape_text(&text)
                 );
             }
         }
@@ -111,6 +111,16 @@ impl<'a> DocumentVisitor<'a> for Writer {
         self.fields(record);
         self.close(R::NAME);
     }
+}
+
+/// Escapes element text; a carriage return is written as `&#13;` so that it survives the
+/// line-end normalization of the reader.
+fn escape_text(text: &str) -> Cow<'_, str> {
+    let escaped = escape(text);
+    if !escaped.contains('\r') {
+        return escaped;
+    }
+    Cow::Owned(escaped.replace('\r', "&#13;"))
 }
 
 /// What the gateway says about one accepted or rejected declaration.

@@ -116,10 +116,18 @@ fn label(body: &Body<'_>) -> String {
     };
     let number = match document {
         Document::Order(o) => o.head.order_no.as_ref().map(|n| format!("order {n}")),
-        Document::Payment(p) => p.head.pay_transaction_id.as_ref().map(|n| format!("payment {n}")),
+        Document::Payment(p) => p
+            .head
+            .pay_transaction_id
+            .as_ref()
+            .map(|n| format!("payment {n}")),
         Document::Logistics(l) => l.head.logistics_no.as_ref().map(|n| format!("waybill {n}")),
         Document::LogisticsStatus(s) => s.logistics_no.as_ref().map(|n| format!("waybill {n}")),
-        Document::Inventory(i) => i.head.order_no.as_ref().map(|n| format!("inventory of order {n}")),
+        Document::Inventory(i) => i
+            .head
+            .order_no
+            .as_ref()
+            .map(|n| format!("inventory of order {n}")),
         Document::InvtCancel(c) => c.invt_no.as_ref().map(|n| format!("cancellation of {n}")),
         Document::InvtRefund(r) => r.head.invt_no.as_ref().map(|n| format!("return of {n}")),
         _ => None,
@@ -187,7 +195,11 @@ fn print_json(out: &mut dyn Write, file: &Path, outcome: &FileOutcome) -> std::i
                 guid: Some(guid),
                 block: Some(b.index),
                 label: Some(&b.label),
-                status: if b.report.is_clean() { "clean" } else { "rejected" },
+                status: if b.report.is_clean() {
+                    "clean"
+                } else {
+                    "rejected"
+                },
                 violations: &b.report.violations,
                 error: None,
             })

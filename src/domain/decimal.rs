@@ -215,7 +215,9 @@ mod tests {
 
     #[test]
     fn refuses_what_the_schema_refuses() {
-        for bad in ["", ".", "1e5", "1,5", "--1", "NaN", "12.3.4", "1 000", "-", "+."] {
+        for bad in [
+            "", ".", "1e5", "1,5", "--1", "NaN", "12.3.4", "1 000", "-", "+.",
+        ] {
             assert!(Decimal::parse_str(bad).is_err(), "{bad:?}");
         }
         assert!(matches!(

@@ -304,7 +304,8 @@ fn register(
     file: &'static str,
     parsed: EnterprisesFile,
 ) -> Result<HashMap<String, Enterprise>, RulesError> {
-    let mut register = HashMap::with_capacity_and_hasher(parsed.enterprise.len(), Default::default());
+    let mut register =
+        HashMap::with_capacity_and_hasher(parsed.enterprise.len(), Default::default());
     for ent in parsed.enterprise {
         if crate::domain::EntCode::parse_str(ent.code.as_str()).is_err() {
             return Err(invalid(

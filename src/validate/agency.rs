@@ -2,7 +2,7 @@
 
 use super::check::Check;
 use super::rule;
-use super::tax::{compute, Rates, TaxAmounts, TaxInput};
+use super::tax::{compute, Rates, TaxAmounts, TaxError, TaxInput};
 use crate::domain::{Decimal, FxSettlement, IdType, InspectionDeclaration, TaxDeclaration};
 use crate::report::{At, Violation};
 use crate::rules::Role;
@@ -121,15 +121,20 @@ pub(super) fn tax(c: &mut Check<'_>, decl: &TaxDeclaration<'_>) {
     let (per_line, total) = match compute(&inputs, decl.freight, decl.insured_fee, &policy) {
         Ok(computed) => computed,
         Err(err) => {
-            let rule_id = match err {
-                super::tax::TaxError::OverLimit { .. } => rule::Q1,
-                _ => rule::TAX_RATE,
-            };
-            let mut v = Violation::new(rule_id, at.field("lines"), "", err.to_string());
-            if rule_id == rule::Q1 {
-                v = v.with_code(rule::Q1_SINGLE_CODE);
-            }
-            c.push(v);
+            let v = Violation::new(rule::TAX_RATE, at.field("lines"), "", err.to_string());
+            c.push(match err {
+                TaxError::OverLimit { .. } => Violation {
+                    rule: rule::Q1,
+                    ..v
+                }
+                .with_code(rule::Q1_SINGLE_CODE),
+                TaxError::OverAnnual { .. } => Violation {
+                    rule: rule::Q1,
+                    ..v
+                }
+                .with_code(rule::Q1_ANNUAL_CODE),
+                TaxError::NoTariff | TaxError::Overflow => v,
+            });
             return;
         }
     };

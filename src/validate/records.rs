@@ -261,14 +261,15 @@ fn trade_mode_fields(c: &mut Check<'_>, inventory: &Inventory<'_>) {
             .collect(),
         ),
         Some(TradeMode::Bonded | TradeMode::BondedA) => {
-            let mut missing: Vec<&str> = [("emsNo", &h.ems_no), ("areaName", &h.area_name)]
-                .into_iter()
-                .filter(|(_, v)| !present(v))
-                .map(|(f, _)| f)
-                .collect();
-            if h.area_code.is_none() {
-                missing.insert(0, "areaCode");
-            }
+            let missing: Vec<&str> = [
+                ("emsNo", &h.ems_no),
+                ("areaCode", &h.area_code),
+                ("areaName", &h.area_name),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !present(v))
+            .map(|(f, _)| f)
+            .collect();
             for (i, line) in inventory.items.iter().enumerate() {
                 if !present(&line.item_record_no) {
                     c.push(Violation::new(
@@ -297,7 +298,8 @@ fn trade_mode_fields(c: &mut Check<'_>, inventory: &Inventory<'_>) {
 }
 
 /// Q1: the dutiable value of one inventory is within the single-transaction limit, unless
-/// it is one indivisible item (then it is taxed in full instead).
+/// it is one indivisible item (then it is taxed in full instead, but must still fit the
+/// buyer's annual limit). The buyer's running annual total is checked in correlation.
 fn transaction_limit(c: &mut Check<'_>, inventory: &Inventory<'_>) {
     let h = &inventory.head;
     let Some(value) = super::tax::dutiable_value(
@@ -308,9 +310,20 @@ fn transaction_limit(c: &mut Check<'_>, inventory: &Inventory<'_>) {
         return;
     };
     let limit = c.rules.tax.single_transaction_limit;
+    let annual = c.rules.tax.annual_limit;
     let one_item =
         inventory.items.len() == 1 && inventory.items[0].qty == Some(Decimal::from_units(1));
-    if value > limit && !one_item {
+    if value > annual {
+        c.push(
+            Violation::new(
+                rule::Q1,
+                At::head("InventoryHead").field("freight"),
+                value.to_string(),
+                format!("dutiable value {value} alone is over the buyer's annual limit {annual}"),
+            )
+            .with_code(rule::Q1_ANNUAL_CODE),
+        );
+    } else if value > limit && !one_item {
         c.push(
             Violation::new(
                 rule::Q1,

@@ -45,6 +45,8 @@ pub const BUYER_ID: &str = "BUYER-ID";
 pub const Q1: &str = "Q1";
 /// CEB code of Q1 for one transaction.
 pub const Q1_SINGLE_CODE: i32 = -621_005;
+/// CEB code of Q1 for the buyer's annual limit.
+pub const Q1_ANNUAL_CODE: i32 = -621_018;
 /// Gross weight below net weight.
 pub const WEIGHT: &str = "WEIGHT";
 /// HS code on the negative list.

@@ -67,6 +67,9 @@ pub enum TaxError {
     /// Over the single-transaction limit and not one indivisible item.
     #[error("dutiable value {value} is over the single-transaction limit {limit}")]
     OverLimit { value: Decimal, limit: Decimal },
+    /// Over the buyer's annual limit by itself.
+    #[error("dutiable value {value} alone is over the annual limit {limit}")]
+    OverAnnual { value: Decimal, limit: Decimal },
     /// Full-tax path without a tariff rate for the line's HS code.
     #[error("no tariff rate is configured for the full-tax path")]
     NoTariff,
@@ -101,6 +104,12 @@ pub fn compute(
         .ok_or(TaxError::Overflow)?;
     let extra = freight.checked_add(insured).ok_or(TaxError::Overflow)?;
     let value = goods.checked_add(extra).ok_or(TaxError::Overflow)?;
+    if value > policy.annual_limit {
+        return Err(TaxError::OverAnnual {
+            value,
+            limit: policy.annual_limit,
+        });
+    }
     let full = value > policy.single_transaction_limit;
     if full && !(lines.len() == 1 && lines[0].indivisible) {
         return Err(TaxError::OverLimit {
