@@ -1,7 +1,8 @@
 //! Runs one step of the codec benchmark a fixed number of times, for instruction counts that
 //! do not depend on machine noise:
 //! `valgrind --tool=callgrind target/release/examples/codec_steps STEP N` with STEP one of
-//! `tokenize`, `decode`, `validate`, on the generated 100-block CEB621.
+//! `tokenize`, `decode`, `validate`, on the generated 100-block CEB621 or on FILE when given
+//! as a third argument.
 
 use std::hint::black_box;
 
@@ -17,7 +18,10 @@ fn main() {
     let step = args.get(1).map_or("decode", String::as_str);
     let n: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(10);
     let rules = Rules::embedded().expect("shipped rules load");
-    let bytes = encode(&synth::inventory_message(1, 0, 100, &rules)).into_bytes();
+    let bytes = match args.get(3) {
+        Some(path) => std::fs::read(path).expect("readable file"),
+        None => encode(&synth::inventory_message(1, 0, 100, &rules)).into_bytes(),
+    };
     let mut total = 0usize;
     for _ in 0..n {
         total += match step {

@@ -2,7 +2,7 @@
 //! declaration. A rejected declaration is data, not an `Err`.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
@@ -113,24 +113,29 @@ impl At {
 
     /// The path of element `field` of this record.
     pub fn field(self, field: &str) -> String {
-        match self.item {
-            Some(i) => format!("{}[{i}]/{field}", self.record),
-            None => format!("{}/{field}", self.record),
+        let mut path = String::with_capacity(self.record.len() + field.len() + 6);
+        path.push_str(self.record);
+        if let Some(i) = self.item {
+            let _ = write!(path, "[{i}]");
         }
+        path.push('/');
+        path.push_str(field);
+        path
     }
 }
 
 /// Masks personal data (identity numbers, phone numbers) for reports and logs: keeps the first
 /// three and last two characters.
 pub fn mask(value: &str) -> String {
-    let chars: Vec<char> = value.chars().collect();
-    if chars.len() <= 5 {
-        return "*".repeat(chars.len());
+    let count = value.chars().count();
+    if count <= 5 {
+        return "*".repeat(count);
     }
-    let mut out: String = chars[..3].iter().collect();
-    out.extend(std::iter::repeat_n('*', chars.len() - 5));
-    out.extend(&chars[chars.len() - 2..]);
-    out
+    let mut masked = String::with_capacity(value.len());
+    for (i, c) in value.chars().enumerate() {
+        masked.push(if i < 3 || i >= count - 2 { c } else { '*' });
+    }
+    masked
 }
 
 #[cfg(test)]
@@ -151,6 +156,10 @@ mod tests {
             "[A3] OrderList[2]/totalPrice = \"12000\": totalPrice 12000 ≠ price 10 × qty 200 = 2000"
         );
         assert_eq!(At::head("OrderHead").field("guid"), "OrderHead/guid");
+        assert_eq!(
+            At::item("InventoryList", 120).field("gnum"),
+            "InventoryList[120]/gnum"
+        );
     }
 
     #[test]

@@ -15,8 +15,11 @@ fn read(path: &str) -> Vec<u8> {
     std::fs::read(format!("{SAMPLES}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// (sample, blocks, findings in every block as (rule, path)).
-const EXPECTED: &[(&str, usize, &[(&str, &str)])] = &[
+/// A finding: (rule id, element path).
+type Finding = (&'static str, &'static str);
+
+/// (sample, blocks, findings in every block).
+const EXPECTED: &[(&str, usize, &[Finding])] = &[
     (
         "CEB311Message.xml",
         6,

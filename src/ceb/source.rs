@@ -40,6 +40,10 @@ pub fn to_utf8<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Cow<'a, str>, Dec
 }
 
 fn utf8(bytes: &[u8]) -> Result<Cow<'_, str>, DecodeError> {
+    // SIMD validation first (the whole message is checked once); std's for the error position.
+    if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
+        return Ok(Cow::Borrowed(text));
+    }
     std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|e| {
         let valid = &bytes[..e.valid_up_to()];
         let text = std::str::from_utf8(valid).unwrap_or_default();

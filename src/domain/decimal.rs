@@ -141,15 +141,46 @@ pub(crate) fn div_round(n: i128, d: i128) -> Option<i128> {
 
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.0 < 0 { "-" } else { "" };
+        let mut buf = [0u8; 48];
+        f.write_str(self.render(&mut buf))
+    }
+}
+
+impl Decimal {
+    /// Canonical text (no trailing zeros in the fraction, no point for whole numbers) written
+    /// right-aligned into `buf`; violations print many amounts, so this avoids `fmt` per digit.
+    fn render(self, buf: &mut [u8; 48]) -> &str {
+        let mut at = buf.len();
+        let mut push = |b: u8| {
+            at -= 1;
+            buf[at] = b;
+        };
         let abs = self.0.unsigned_abs();
-        let int = abs / SCALE as u128;
-        let frac = abs % SCALE as u128;
-        if frac == 0 {
-            return write!(f, "{sign}{int}");
+        let mut frac = u32::try_from(abs % SCALE as u128).unwrap_or(0);
+        let mut int = abs / SCALE as u128;
+        if frac != 0 {
+            let mut places = FRACTION_DIGITS;
+            while frac % 10 == 0 {
+                frac /= 10;
+                places -= 1;
+            }
+            for _ in 0..places {
+                push(b'0' + (frac % 10) as u8);
+                frac /= 10;
+            }
+            push(b'.');
         }
-        let digits = format!("{frac:05}");
-        write!(f, "{sign}{int}.{}", digits.trim_end_matches('0'))
+        loop {
+            push(b'0' + (int % 10) as u8);
+            int /= 10;
+            if int == 0 {
+                break;
+            }
+        }
+        if self.0 < 0 {
+            push(b'-');
+        }
+        std::str::from_utf8(&buf[at..]).unwrap_or("0")
     }
 }
 
@@ -240,5 +271,16 @@ mod tests {
         assert_eq!(d("230.585").round_to(2), d("230.59"));
         assert_eq!(d("-230.585").round_to(2), d("-230.59"));
         assert_eq!(d("230.584").round_to(2), d("230.58"));
+    }
+
+    // Every value the schema can carry (19 significant digits, 5 after the point) prints and
+    // parses back to itself.
+    proptest::proptest! {
+        #[test]
+        fn display_and_parse_round_trip(raw in -(10i128.pow(19) - 1)..10i128.pow(19)) {
+            let value = Decimal::from_raw(raw);
+            let text = value.to_string();
+            proptest::prop_assert_eq!(Decimal::parse_str(&text), Ok(value), "{}", text);
+        }
     }
 }

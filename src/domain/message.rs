@@ -91,8 +91,9 @@ impl<'a> Declaration<'a> {
     }
 }
 
-/// The kinds of declaration.
+/// The kinds of declaration (unboxed, like [`Document`]).
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Body<'a> {
     /// A CEB business block (order, payment, waybill, inventory, … and receipts).
     Ceb(Document<'a>),

@@ -4478,41 +4478,45 @@ impl MessageKind {
 }
 
 /// One business block of a CEB message, typed by its kind.
+///
+/// Variants are unboxed on purpose: the decoder builds each block once and keeps it in the
+/// message's block list; a box per block would cost an allocation on the hot path.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Document<'a> {
-    /// CEB311Message: True
+    /// CEB311Message: 电子订单数据报文（ 电商企业或电商平台或受委托的快件运营人、邮政企业）
     Order(Order<'a>),
-    /// CEB312Message: False
+    /// CEB312Message: 电子订单回执报文（电商企业或电商平台或受委托的快件运营人、邮政企业）
     OrderReturn(OrderReturn<'a>),
-    /// CEB411Message: True
+    /// CEB411Message: 支付凭证数据报文（支付企业或受委托的快件运营人、邮政企业）
     Payment(Payment<'a>),
-    /// CEB412Message: False
+    /// CEB412Message: 支付凭证回执报文（支付企业或受委托的快件运营人、邮政企业）
     PaymentReturn(PaymentReturn<'a>),
-    /// CEB511Message: True
+    /// CEB511Message: 物流运单数据报文（物流企业）
     Logistics(Logistics<'a>),
-    /// CEB512Message: False
+    /// CEB512Message: 物流运单回执报文（物流企业）
     LogisticsReturn(LogisticsReturn<'a>),
-    /// CEB513Message: True
+    /// CEB513Message: 物流运单状态数据报文（物流企业）
     LogisticsStatus(LogisticsStatus<'a>),
-    /// CEB514Message: False
+    /// CEB514Message: 物流运单状态回执报文（物流企业）
     LogisticsStatusReturn(LogisticsStatusReturn<'a>),
-    /// CEB621Message: True
+    /// CEB621Message: 进口清单数据报文（电商企业或其代理人）
     Inventory(Inventory<'a>),
-    /// CEB622Message: False
+    /// CEB622Message: 进口清单回执报文（电商企业或其代理人）
     InventoryReturn(InventoryReturn<'a>),
-    /// CEB623Message: True
+    /// CEB623Message: 撤销申请单数据报文（电商企业或其代理人）
     InvtCancel(InvtCancel<'a>),
-    /// CEB624Message: False
+    /// CEB624Message: 撤销申请单回执报文（电商企业或其代理人）
     InvtCancelReturn(InvtCancelReturn<'a>),
-    /// CEB625Message: True
+    /// CEB625Message: 退货申请单数据报文（电商企业或其代理人）
     InvtRefund(InvtRefund<'a>),
-    /// CEB626Message: False
+    /// CEB626Message: 退货申请单回执报文（电商企业或其代理人）
     InvtRefundReturn(InvtRefundReturn<'a>),
-    /// CEB711Message: True
+    /// CEB711Message: 入库明细单数据报文（海关监管作业场所经营企业）
     Delivery(Delivery<'a>),
-    /// CEB712Message: False
+    /// CEB712Message: 入库明细单回执报文（海关监管作业场所经营企业）
     DeliveryReturn(DeliveryReturn<'a>),
-    /// CEB900Message: False
+    /// CEB900Message: 报文格式校验回执报文
     MessageReturn(MessageReturn<'a>),
 }
 
