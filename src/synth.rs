@@ -9,10 +9,10 @@ use crate::domain::records::{
     OrderHead, OrderList, Payment, PaymentHead,
 };
 use crate::domain::{
-    AppStatus, AppType, Body, CountryCode, CurrencyCode, CustomsCode, Date, Decimal, Declaration,
-    Document, EntCode, FxSettlement, Guid, HsCode, IdNumber, IdType, IeFlag, InspectionDeclaration,
-    InspectionLine, Message, MessageKind, ShipmentKey, TaxDeclaration, TaxLine, Text, Timestamp,
-    TradeMode, UnitCode,
+    AppStatus, AppType, CountryCode, CurrencyCode, CustomsCode, Date, Decimal, Document, EntCode,
+    FxSettlement, Guid, HsCode, IdNumber, IdType, IeFlag, InspectionDeclaration, InspectionLine,
+    Message, MessageKind, ShipmentKey, TaxDeclaration, TaxLine, Text, Timestamp, TradeMode,
+    UnitCode,
 };
 use crate::rules::Rules;
 use crate::validate::tax::{compute, Rates, TaxInput};
@@ -348,26 +348,16 @@ pub fn message(
     sender: &str,
     blocks: Vec<Document<'static>>,
 ) -> Message<'static> {
-    Message {
-        kind,
-        guid: Cow::Owned(guid.to_owned()),
-        version: Cow::Borrowed("1.0"),
-        blocks: blocks
-            .into_iter()
-            .map(|d| Declaration::new(Body::Ceb(d)))
-            .collect(),
-        transfer: Some(BaseTransfer {
-            cop_code: ent(sender),
-            cop_name: text("Demo sender"),
-            dxp_mode: text("DXP"),
-            dxp_id: text("DXPENT0000000001"),
-            ..Default::default()
-        }),
-        subscribes: Vec::new(),
-        extended: false,
-        signed: kind.signature_required(),
-        envelope_defects: Vec::new(),
-    }
+    let mut message = crate::ceb::encode::receipt_message(kind, guid, blocks);
+    message.transfer = Some(BaseTransfer {
+        cop_code: ent(sender),
+        cop_name: text("Demo sender"),
+        dxp_mode: text("DXP"),
+        dxp_id: text("DXPENT0000000001"),
+        ..Default::default()
+    });
+    message.signed = kind.signature_required();
+    message
 }
 
 /// A CEB621 message of `count` inventories (shipments `first..first+count` of `seed`).

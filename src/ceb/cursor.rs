@@ -246,6 +246,21 @@ impl<'a> Cursor<'a> {
         self.depth -= 1;
     }
 
+    /// Enters the element whose start tag was just read (`empty`: `<x/>`, entered and left).
+    #[inline]
+    fn open(&mut self, start: BytesStart<'a>, empty: bool) -> Result<Open<'a>, Failure> {
+        if empty {
+            self.check_empty_depth()?;
+        }
+        let ns = self.resolve(&start)?;
+        if empty {
+            self.leave_empty();
+        } else {
+            self.enter()?;
+        }
+        Ok(Open { start, ns, empty })
+    }
+
     /// An empty element (`<x/>`) counts toward the depth limit like any other.
     fn check_empty_depth(&self) -> Result<(), Failure> {
         if self.depth + 1 > self.limits.max_depth {
@@ -273,25 +288,8 @@ impl<'a> Cursor<'a> {
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Text(t) if t.iter().all(|&b| is_xml_space(b)) => {}
                 Event::DocType(_) => return Err(self.error(DecodeErrorKind::Doctype, None)),
-                Event::Start(start) => {
-                    let ns = self.resolve(&start)?;
-                    self.enter()?;
-                    return Ok(Open {
-                        start,
-                        ns,
-                        empty: false,
-                    });
-                }
-                Event::Empty(start) => {
-                    self.check_empty_depth()?;
-                    let ns = self.resolve(&start)?;
-                    self.leave_empty();
-                    return Ok(Open {
-                        start,
-                        ns,
-                        empty: true,
-                    });
-                }
+                Event::Start(start) => return self.open(start, false),
+                Event::Empty(start) => return self.open(start, true),
                 Event::Eof => return Err(self.error(DecodeErrorKind::UnexpectedEof, None)),
                 other => return Err(self.unexpected_content(&other)),
             }
@@ -367,25 +365,8 @@ impl<'a> Cursor<'a> {
     pub fn next_tag(&mut self) -> Result<Tag<'a>, Failure> {
         loop {
             match self.event()? {
-                Event::Start(start) => {
-                    let ns = self.resolve(&start)?;
-                    self.enter()?;
-                    return Ok(Tag::Open(Open {
-                        start,
-                        ns,
-                        empty: false,
-                    }));
-                }
-                Event::Empty(start) => {
-                    self.check_empty_depth()?;
-                    let ns = self.resolve(&start)?;
-                    self.leave_empty();
-                    return Ok(Tag::Open(Open {
-                        start,
-                        ns,
-                        empty: true,
-                    }));
-                }
+                Event::Start(start) => return self.open(start, false).map(Tag::Open),
+                Event::Empty(start) => return self.open(start, true).map(Tag::Open),
                 Event::End(_) => {
                     self.leave();
                     return Ok(Tag::Close);

@@ -261,7 +261,7 @@ pub fn receipt_kind(kind: MessageKind) -> Option<MessageKind> {
     })
 }
 
-/// A receipt message (no envelope) carrying `blocks`.
+/// A message of `kind` carrying `blocks` and no envelope (as receipts are).
 pub fn receipt_message<'a>(
     kind: MessageKind,
     guid: &str,

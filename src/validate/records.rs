@@ -7,7 +7,7 @@ use crate::domain::records::{
     Delivery, Inventory, InventoryHead, InventoryList, InvtCancel, InvtRefund, Logistics,
     LogisticsStatus, Order, Payment,
 };
-use crate::domain::{Decimal, TradeMode};
+use crate::domain::{Decimal, EntCode, IdNumber, IdType, Text, TradeMode};
 use crate::report::{At, Violation};
 use crate::rules::Role;
 
@@ -340,23 +340,44 @@ fn transaction_limit(c: &mut Check<'_>, inventory: &Inventory<'_>) {
 
 /// CEB623 cancellation.
 pub(super) fn cancel(c: &mut Check<'_>, cancel: &InvtCancel<'_>) {
-    let at = At::head("InvtCancel");
-    c.customs(at, "customsCode", cancel.customs_code);
-    c.enterprise(at, "ebpCode", cancel.ebp_code.as_ref(), Role::Ebp);
-    c.enterprise(at, "ebcCode", cancel.ebc_code.as_ref(), Role::Ebc);
-    c.enterprise(
-        at,
-        "logisticsCode",
-        cancel.logistics_code.as_ref(),
-        Role::Logistics,
+    c.customs(At::head("InvtCancel"), "customsCode", cancel.customs_code);
+    parties_and_buyer(
+        c,
+        At::head("InvtCancel"),
+        Parties {
+            ebp: cancel.ebp_code.as_ref(),
+            ebc: cancel.ebc_code.as_ref(),
+            logistics: cancel.logistics_code.as_ref(),
+            agent: cancel.agent_code.as_ref(),
+            buyer_id_type: cancel.buyer_id_type,
+            buyer_id_number: cancel.buyer_id_number.as_ref(),
+            buyer_name: cancel.buyer_name.as_ref(),
+        },
     );
-    c.enterprise(at, "agentCode", cancel.agent_code.as_ref(), Role::Agent);
+}
+
+/// The enterprises and the buyer named by a cancellation or a return.
+struct Parties<'r, 'a> {
+    ebp: Option<&'r EntCode<'a>>,
+    ebc: Option<&'r EntCode<'a>>,
+    logistics: Option<&'r EntCode<'a>>,
+    agent: Option<&'r EntCode<'a>>,
+    buyer_id_type: Option<IdType>,
+    buyer_id_number: Option<&'r IdNumber<'a>>,
+    buyer_name: Option<&'r Text<'a>>,
+}
+
+fn parties_and_buyer(c: &mut Check<'_>, at: At, p: Parties<'_, '_>) {
+    c.enterprise(at, "ebpCode", p.ebp, Role::Ebp);
+    c.enterprise(at, "ebcCode", p.ebc, Role::Ebc);
+    c.enterprise(at, "logisticsCode", p.logistics, Role::Logistics);
+    c.enterprise(at, "agentCode", p.agent, Role::Agent);
     c.identity(
         at,
-        ("buyerIdType", cancel.buyer_id_type),
-        ("buyerIdNumber", cancel.buyer_id_number.as_ref()),
+        ("buyerIdType", p.buyer_id_type),
+        ("buyerIdNumber", p.buyer_id_number),
     );
-    c.not_blank(at, "buyerName", cancel.buyer_name.as_ref());
+    c.not_blank(at, "buyerName", p.buyer_name);
 }
 
 /// CEB625 return. Its lines refer to the original inventory's lines (checked against it in
@@ -365,21 +386,19 @@ pub(super) fn refund(c: &mut Check<'_>, refund: &InvtRefund<'_>) {
     let h = &refund.head;
     let at = At::head("InvtRefundHead");
     c.customs(at, "customsCode", h.customs_code);
-    c.enterprise(at, "ebpCode", h.ebp_code.as_ref(), Role::Ebp);
-    c.enterprise(at, "ebcCode", h.ebc_code.as_ref(), Role::Ebc);
-    c.enterprise(
+    parties_and_buyer(
+        c,
         at,
-        "logisticsCode",
-        h.logistics_code.as_ref(),
-        Role::Logistics,
+        Parties {
+            ebp: h.ebp_code.as_ref(),
+            ebc: h.ebc_code.as_ref(),
+            logistics: h.logistics_code.as_ref(),
+            agent: h.agent_code.as_ref(),
+            buyer_id_type: h.buyer_id_type,
+            buyer_id_number: h.buyer_id_number.as_ref(),
+            buyer_name: h.buyer_name.as_ref(),
+        },
     );
-    c.enterprise(at, "agentCode", h.agent_code.as_ref(), Role::Agent);
-    c.identity(
-        at,
-        ("buyerIdType", h.buyer_id_type),
-        ("buyerIdNumber", h.buyer_id_number.as_ref()),
-    );
-    c.not_blank(at, "buyerName", h.buyer_name.as_ref());
     for (i, line) in refund.items.iter().enumerate() {
         let at = At::item("InvtRefundList", i + 1);
         c.unit(at, "unit", line.unit);
