@@ -3,6 +3,7 @@
 //! Map of the crate:
 //! - [`domain`]: CEB records and agency declarations as typed values (pure);
 //! - [`ceb`]: CEB XML in (decode) and receipts out (encode) (pure);
+//! - [`pb`]: protobuf (`singlewindow.v1`) at the edge, converted into the domain model;
 //! - [`report`]: violations and reports;
 //! - [`rules`]: code tables, limits, rates and registers loaded from `config/rules/`;
 //! - [`validate`]: `validate(&Declaration, &Rules) -> Report`, the hot pure core;
@@ -11,6 +12,7 @@
 pub mod ceb;
 pub mod cli;
 pub mod domain;
+pub mod pb;
 pub mod report;
 pub mod rules;
 pub mod synth;
