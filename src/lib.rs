@@ -5,6 +5,7 @@
 //! - [`ceb`]: CEB XML in (decode) and receipts out (encode) (pure);
 //! - [`pb`]: protobuf (`singlewindow.v1`) at the edge, converted into the domain model;
 //! - [`report`]: violations and reports;
+//! - [`store`]: the durable state on sled: one transaction per accepted event, group commit with a real fsync;
 //! - [`rules`]: code tables, limits, rates and registers loaded from `config/rules/`;
 //! - [`validate`]: `validate(&Declaration, &Rules) -> Report`, the hot pure core;
 //! - [`cli`]: the command-line front end (`single-window validate …`).
@@ -15,5 +16,6 @@ pub mod domain;
 pub mod pb;
 pub mod report;
 pub mod rules;
+pub mod store;
 pub mod synth;
 pub mod validate;
