@@ -5,8 +5,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::env::set_var("PROTOC", protoc_bin_vendored::protoc_bin_path()?);
     println!("cargo:rerun-if-changed=proto");
     tonic_prost_build::configure()
-        .build_server(false)
-        .build_client(false)
-        .compile_protos(&["proto/singlewindow/v1/declarations.proto"], &["proto"])?;
+        .file_descriptor_set_path(
+            std::path::PathBuf::from(std::env::var("OUT_DIR")?).join("singlewindow_descriptor.bin"),
+        )
+        .compile_protos(
+            &[
+                "proto/singlewindow/v1/declarations.proto",
+                "proto/singlewindow/v1/gateway.proto",
+            ],
+            &["proto"],
+        )?;
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! The command line: `single-window <subcommand>`. Parsing is clap's; each subcommand is a
 //! function from its arguments and an output stream to an exit code, so tests can drive it.
 
+pub mod serve;
+pub mod submit;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -23,6 +25,44 @@ pub enum Command {
     /// block. Exit code 0 when all are clean, 1 when any block is rejected, 2 when a file
     /// cannot be read or decoded.
     Validate(ValidateArgs),
+    /// Run the gateway: gRPC on LISTEN (gateway, health, reflection), the store in DATA.
+    Serve(ServeArgs),
+    /// Submit CEB XML files (or folders of them) to a running gateway; prints each block's
+    /// outcome. Exit code 0 when every block is accepted (or a repeat), 1 when any is
+    /// rejected or conflicts, 2 when a file cannot be read or the gateway refuses it.
+    Submit(SubmitArgs),
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (plaintext is for loopback only).
+    #[arg(long, env = "SINGLE_WINDOW_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: std::net::SocketAddr,
+    /// Folder of the store.
+    #[arg(long, env = "SINGLE_WINDOW_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// Folder of rule files (config/rules); the built-in copy when absent.
+    #[arg(long, env = "SINGLE_WINDOW_RULES")]
+    pub rules: Option<PathBuf>,
+}
+
+/// Arguments of `submit`.
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    /// The gateway.
+    #[arg(
+        long,
+        env = "SINGLE_WINDOW_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// Sending enterprise; the message's BaseTransfer/copCode when absent.
+    #[arg(long, default_value = "")]
+    pub sender: String,
+    /// CEB XML files, or folders searched for *.xml.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 /// Arguments of `validate`.

@@ -1,8 +1,10 @@
 //! single-window: a gateway for cross-border e-commerce declarations (China Customs CEB).
 //!
 //! Map of the crate:
+//! - [`api`]: the gRPC shell (gateway, health, reflection on one port);
 //! - [`domain`]: CEB records and agency declarations as typed values (pure);
 //! - [`ceb`]: CEB XML in (decode) and receipts out (encode) (pure);
+//! - [`ingest`]: a submission → per-block verdicts and the store events of the clean blocks (pure);
 //! - [`pb`]: protobuf (`singlewindow.v1`) at the edge, converted into the domain model;
 //! - [`report`]: violations and reports;
 //! - [`store`]: the durable state on sled: one transaction per accepted event, group commit with a real fsync;
@@ -10,9 +12,11 @@
 //! - [`validate`]: `validate(&Declaration, &Rules) -> Report`, the hot pure core;
 //! - [`cli`]: the command-line front end (`single-window validate …`).
 
+pub mod api;
 pub mod ceb;
 pub mod cli;
 pub mod domain;
+pub mod ingest;
 pub mod pb;
 pub mod report;
 pub mod rules;

@@ -1,16 +1,25 @@
 //! `single-window`: wires the command line to the library.
 
 use clap::Parser;
-use single_window::cli::{Cli, Command};
+use single_window::cli::{self, Cli, Command};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
     let code = match &cli.command {
-        Command::Validate(args) => {
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
-            single_window::cli::validate::run(args, &mut out)?
+        Command::Validate(args) => cli::validate::run(args, &mut out)?,
+        Command::Serve(args) => {
+            runtime()?.block_on(cli::serve::run(args))?;
+            0
         }
+        Command::Submit(args) => runtime()?.block_on(cli::submit::run(args, &mut out))?,
     };
     std::process::exit(code);
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }

@@ -11,3 +11,7 @@ pub use agency::{fx_settlement, inspection, tax, violation};
 pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/singlewindow.v1.rs"));
 }
+
+/// The encoded descriptors of `singlewindow.v1`, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/singlewindow_descriptor.bin"));

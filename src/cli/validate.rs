@@ -213,7 +213,7 @@ fn print_json(out: &mut dyn Write, file: &Path, outcome: &FileOutcome) -> std::i
 }
 
 /// Files as given, folders expanded to their `*.xml` files (sorted, recursively).
-fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
+pub(super) fn expand(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {

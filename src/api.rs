@@ -1,0 +1,55 @@
+//! The gRPC shell: `run(listener, state, shutdown)` serves the gateway, health and reflection
+//! on one port. Handlers are thin: the work is in `ingest` (pure) and `store`.
+
+mod gateway;
+mod status;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+
+use crate::pb::v1::gateway_server::GatewayServer;
+use crate::rules::Rules;
+use crate::store::Store;
+
+pub use gateway::Gateway;
+
+/// What the handlers share.
+pub struct State {
+    /// Rules, loaded and checked once.
+    pub rules: Rules,
+    /// The store.
+    pub store: Store,
+    /// Largest request message, bytes.
+    pub max_message_bytes: usize,
+}
+
+/// Serves on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    state: Arc<State>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<GatewayServer<Gateway>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .expect("the built-in descriptor sets are valid");
+    let max = state.max_message_bytes;
+    let gateway = GatewayServer::new(Gateway::new(state))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    Server::builder()
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(gateway)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+}

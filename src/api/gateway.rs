@@ -1,0 +1,206 @@
+//! The `singlewindow.v1.Gateway` service.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use prost::Message as _;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+use super::{status, State};
+use crate::ceb::encode::{encode, message_return};
+use crate::domain::{Body, Declaration, ReceiptTime};
+use crate::ingest::{self, block_outcome, Plan, Verdict};
+use crate::pb::{self, v1};
+use crate::store::Committed;
+
+/// Replies a stream keeps ready before it stops reading requests (flow control).
+const STREAM_WINDOW: usize = 16;
+/// Messages larger than this are decoded off the async threads.
+const BLOCKING_ABOVE: usize = 64 * 1024;
+
+/// The service; cheap to clone.
+#[derive(Clone)]
+pub struct Gateway {
+    state: Arc<State>,
+}
+
+impl Gateway {
+    /// A service over `state`.
+    pub fn new(state: Arc<State>) -> Gateway {
+        Gateway { state }
+    }
+
+    /// Handles one submission: plan (decode + validate), commit the clean blocks together,
+    /// reply once every accepted block is on disk.
+    pub async fn submit_one(&self, request: v1::SubmitRequest) -> Result<v1::SubmitReply, Status> {
+        let plan = self.plan(request).await?;
+        // Clean blocks are committed concurrently, so that they share the store's fsync.
+        let commits: Vec<_> = plan
+            .blocks
+            .into_iter()
+            .map(|block| {
+                let store = self.state.store.clone();
+                async move {
+                    let (outcome, report) = match block.verdict {
+                        Verdict::Reject(report) => (v1::Outcome::Rejected, Some(report)),
+                        Verdict::Accept(event) => match store.commit(event).await {
+                            Ok(Committed::New { .. }) => (v1::Outcome::Accepted, None),
+                            Ok(Committed::Repeat { .. }) => (v1::Outcome::Repeat, None),
+                            Ok(Committed::Conflict) => (v1::Outcome::Conflict, None),
+                            Err(err) => return Err(status::store(&err)),
+                        },
+                    };
+                    Ok(block_outcome(
+                        block.index,
+                        &block.key,
+                        outcome,
+                        report.as_ref(),
+                    ))
+                }
+            })
+            .collect();
+        let blocks = futures_util::future::try_join_all(commits).await?;
+        Ok(v1::SubmitReply {
+            id: plan.id,
+            blocks,
+            receipt_xml: plan.receipt_xml,
+        })
+    }
+
+    async fn plan(&self, request: v1::SubmitRequest) -> Result<Plan, Status> {
+        let rules = &self.state.rules;
+        let key = request.idempotency_key.clone();
+        let sender = request.sender.clone();
+        match request.payload {
+            Some(v1::submit_request::Payload::CebXml(bytes)) => {
+                if bytes.len() > BLOCKING_ABOVE {
+                    let state = self.state.clone();
+                    return tokio::task::spawn_blocking(move || plan_xml(&bytes, &sender, &state))
+                        .await
+                        .map_err(|e| Status::internal(e.to_string()))?;
+                }
+                plan_xml(&bytes, &sender, &self.state)
+            }
+            Some(v1::submit_request::Payload::Inspection(pb)) => {
+                let decl = pb::inspection(&pb).map_err(|r| status::invalid_fields(&r))?;
+                Ok(typed(
+                    Body::Inspection(decl),
+                    &key,
+                    &sender,
+                    &pb.encode_to_vec(),
+                    rules,
+                ))
+            }
+            Some(v1::submit_request::Payload::FxSettlement(pb)) => {
+                let decl = pb::fx_settlement(&pb).map_err(|r| status::invalid_fields(&r))?;
+                Ok(typed(
+                    Body::FxSettlement(decl),
+                    &key,
+                    &sender,
+                    &pb.encode_to_vec(),
+                    rules,
+                ))
+            }
+            Some(v1::submit_request::Payload::Tax(pb)) => {
+                let decl = pb::tax(&pb).map_err(|r| status::invalid_fields(&r))?;
+                Ok(typed(
+                    Body::Tax(decl),
+                    &key,
+                    &sender,
+                    &pb.encode_to_vec(),
+                    rules,
+                ))
+            }
+            None => Err(status::empty()),
+        }
+    }
+}
+
+fn plan_xml(bytes: &[u8], sender: &str, state: &State) -> Result<Plan, Status> {
+    let now = ReceiptTime::now();
+    ingest::plan_xml(bytes, sender, &state.rules, now).map_err(|err| {
+        // The CEB900 rides in the status details (a header): without the original message,
+        // which the sender has anyway.
+        let original = String::from_utf8_lossy(bytes);
+        let receipt = message_return(&guid_of(&original), &err, root_of(&original), "", now);
+        status::undecodable(&err, encode(&receipt))
+    })
+}
+
+fn typed(
+    body: Body<'_>,
+    key: &str,
+    sender: &str,
+    content: &[u8],
+    rules: &crate::rules::Rules,
+) -> Plan {
+    ingest::plan_typed(&Declaration::new(body), key, sender, content, rules)
+}
+
+/// The root `guid` attribute, read loosely from a message that did not decode (for CEB900).
+fn guid_of(text: &str) -> String {
+    text.find("guid=\"")
+        .and_then(|at| text[at + 6..].split('"').next())
+        .filter(|g| g.chars().count() == 36)
+        .unwrap_or("00000000-0000-0000-0000-000000000000")
+        .to_owned()
+}
+
+/// The root element name, read loosely (for CEB900's oriMessageType).
+fn root_of(text: &str) -> &str {
+    text.find("CEB")
+        .and_then(|at| text.get(at..at + 13))
+        .filter(|r| r.ends_with("Message"))
+        .unwrap_or("Unknown")
+}
+
+type ReplyStream = Pin<Box<dyn Stream<Item = Result<v1::SubmitReply, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl v1::gateway_server::Gateway for Gateway {
+    async fn submit(
+        &self,
+        request: Request<v1::SubmitRequest>,
+    ) -> Result<Response<v1::SubmitReply>, Status> {
+        self.submit_one(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    type SubmitStreamStream = ReplyStream;
+
+    async fn submit_stream(
+        &self,
+        request: Request<Streaming<v1::SubmitRequest>>,
+    ) -> Result<Response<Self::SubmitStreamStream>, Status> {
+        let mut requests = request.into_inner();
+        let (replies, out) = mpsc::channel(STREAM_WINDOW);
+        let gateway = self.clone();
+        tokio::spawn(async move {
+            // One request at a time, in order; a full reply window stops the reading, and
+            // HTTP/2 flow control then slows the client: nothing is buffered without bound.
+            while let Some(next) = requests.next().await {
+                let reply = match next {
+                    Ok(request) => gateway.submit_one(request).await,
+                    Err(status) => Err(status),
+                };
+                if replies.send(reply).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(out))))
+    }
+
+    async fn echo(
+        &self,
+        request: Request<v1::EchoRequest>,
+    ) -> Result<Response<v1::EchoReply>, Status> {
+        Ok(Response::new(v1::EchoReply {
+            payload: request.into_inner().payload,
+        }))
+    }
+}
