@@ -27,6 +27,19 @@ pub struct State {
     pub max_message_bytes: usize,
 }
 
+/// Accepted connections with Nagle's algorithm off: replies are small and must not wait for
+/// the peer's delayed ACK (40 ms).
+fn incoming(
+    listener: TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    TcpListenerStream::new(listener).map(|conn| {
+        let conn = conn?;
+        conn.set_nodelay(true)?;
+        Ok(conn)
+    })
+}
+
 /// Serves on `listener` until `shutdown` completes.
 pub async fn run(
     listener: TcpListener,
@@ -50,6 +63,6 @@ pub async fn run(
         .add_service(health)
         .add_service(reflection)
         .add_service(gateway)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await
 }

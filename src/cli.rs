@@ -1,6 +1,7 @@
 //! The command line: `single-window <subcommand>`. Parsing is clap's; each subcommand is a
 //! function from its arguments and an output stream to an exit code, so tests can drive it.
 
+pub mod load;
 pub mod serve;
 pub mod submit;
 pub mod validate;
@@ -31,6 +32,27 @@ pub enum Command {
     /// outcome. Exit code 0 when every block is accepted (or a repeat), 1 when any is
     /// rejected or conflicts, 2 when a file cannot be read or the gateway refuses it.
     Submit(SubmitArgs),
+    /// Load generator: valid, consistent shipments submitted with a fixed number in flight;
+    /// reports durable accepts/s, latency percentiles and commits per fsync. Without
+    /// --server it starts an embedded gateway on a temporary store.
+    Load(LoadArgs),
+}
+
+/// Arguments of `load`.
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// A running gateway; an embedded one when absent.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Shipments to send (4 messages each).
+    #[arg(long, default_value_t = 2500)]
+    pub shipments: usize,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 10)]
+    pub in_flight: usize,
+    /// Seed of the generated shipments (a new seed gives new keys).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// Arguments of `serve`.

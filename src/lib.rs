@@ -10,11 +10,13 @@
 //! - [`store`]: the durable state on sled: one transaction per accepted event, group commit with a real fsync;
 //! - [`rules`]: code tables, limits, rates and registers loaded from `config/rules/`;
 //! - [`validate`]: `validate(&Declaration, &Rules) -> Report`, the hot pure core;
+//! - [`correlate`]: the shipment state machine `apply(&Shipment, &Event, &Rules) -> Outcome`, cross-document rules (pure);
 //! - [`cli`]: the command-line front end (`single-window validate …`).
 
 pub mod api;
 pub mod ceb;
 pub mod cli;
+pub mod correlate;
 pub mod domain;
 pub mod ingest;
 pub mod pb;

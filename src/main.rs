@@ -14,6 +14,7 @@ fn main() -> anyhow::Result<()> {
             0
         }
         Command::Submit(args) => runtime()?.block_on(cli::submit::run(args, &mut out))?,
+        Command::Load(args) => runtime()?.block_on(cli::load::run(args, &mut out))?,
     };
     std::process::exit(code);
 }

@@ -27,7 +27,7 @@ impl Durable {
 
     /// fsyncs the data file, and every blob file not yet synced (with their folder).
     pub fn sync(&mut self) -> std::io::Result<()> {
-        self.data.sync_all()?;
+        self.data.sync_data()?;
         self.fsyncs += 1;
         let Ok(entries) = std::fs::read_dir(&self.blobs_dir) else {
             return Ok(());

@@ -134,14 +134,22 @@ impl Trees {
     }
 }
 
-/// Applies one event in one transaction over every tree.
+/// Applies one event in one transaction over the trees it writes (sled's transactions cost
+/// per tree taking part).
 fn apply(db: &sled::Db, trees: &Trees, event: &Accepted) -> Result<Committed, StoreError> {
-    let mut all: Vec<&sled::Tree> = vec![&trees.idempotency, &trees.outbox, &trees.audit];
-    all.extend(trees.data.iter().map(|(_, t)| t));
+    let mut used: Vec<Tree> = event.puts.iter().map(|(t, _, _)| *t).collect();
+    used.sort_by_key(|t| Tree::ALL.iter().position(|a| a == t));
+    used.dedup();
+    let mut all: Vec<&sled::Tree> = vec![&trees.idempotency, &trees.audit, &trees.outbox];
+    let fixed = if event.outbox.is_empty() { 2 } else { 3 };
+    all.truncate(fixed);
+    for tree in &used {
+        all.extend(trees.data.iter().filter(|(t, _)| t == tree).map(|(_, t)| t));
+    }
     let key = idempotency_key(&event.sender, &event.key);
-    let seq_base = db.generate_id()?;
+    let seq = db.generate_id()?;
     let result = all.as_slice().transaction(|tx| {
-        let (idem, outbox, audit) = (&tx[0], &tx[1], &tx[2]);
+        let (idem, audit) = (&tx[0], &tx[1]);
         if let Some(stored) = idem.get(&key)? {
             return Ok(if stored.get(..32) == Some(&event.content[..]) {
                 Committed::Repeat {
@@ -155,14 +163,14 @@ fn apply(db: &sled::Db, trees: &Trees, event: &Accepted) -> Result<Committed, St
         record.extend_from_slice(&event.reply);
         idem.insert(key.as_slice(), record)?;
         for (tree, k, v) in &event.puts {
-            let index = Tree::ALL.iter().position(|t| t == tree).unwrap_or(0);
-            tx[3 + index].insert(k.as_slice(), v.as_slice())?;
+            let at = used.iter().position(|t| t == tree).unwrap_or(0);
+            tx[fixed + at].insert(k.as_slice(), v.as_slice())?;
         }
         for (id, row) in &event.outbox {
-            outbox.insert(id.as_slice(), row.as_slice())?;
+            tx[2].insert(id.as_slice(), row.as_slice())?;
         }
-        audit.insert(&seq_base.to_be_bytes(), event.audit.as_slice())?;
-        Ok::<_, ConflictableTransactionError<()>>(Committed::New { seq: seq_base })
+        audit.insert(&seq.to_be_bytes(), event.audit.as_slice())?;
+        Ok::<_, ConflictableTransactionError<()>>(Committed::New { seq })
     });
     match result {
         Ok(committed) => Ok(committed),

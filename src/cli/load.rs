@@ -1,0 +1,178 @@
+//! `single-window load`: a load generator of valid, consistent shipments (order, payment,
+//! waybill, inventory as CEB XML, one message each), submitted with a fixed number in flight;
+//! prints durable accepts per second, latency percentiles and commits per fsync.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::LoadArgs;
+use crate::api::{self, State};
+use crate::ceb::encode::encode;
+use crate::domain::{Document, MessageKind};
+use crate::pb::v1;
+use crate::pb::v1::gateway_client::GatewayClient;
+use crate::rules::Rules;
+use crate::store::{Store, StoreConfig};
+use crate::synth;
+
+/// Runs the load and prints the report.
+pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
+    let rules = Rules::embedded()?;
+    let (server, embedded) = match &args.server {
+        Some(url) => (url.clone(), None),
+        None => {
+            let (url, embedded) = start_embedded(&rules).await?;
+            (url, Some(embedded))
+        }
+    };
+    let messages = Arc::new(build_messages(args.shipments, args.seed, &rules));
+    let channel = tonic::transport::Endpoint::from_shared(server.clone())?
+        .connect()
+        .await?;
+    writeln!(
+        out,
+        "load: {} messages ({} shipments × 4 documents), {} in flight, against {}",
+        messages.len(),
+        args.shipments,
+        args.in_flight,
+        if embedded.is_some() {
+            "an embedded gateway (temporary store)"
+        } else {
+            &server
+        }
+    )?;
+    let started = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..args.in_flight.max(1) {
+        let (messages, next) = (messages.clone(), next.clone());
+        let mut client = GatewayClient::new(channel.clone());
+        workers.spawn(async move {
+            let mut latencies = Vec::new();
+            let (mut accepted, mut failed) = (0u64, 0u64);
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(xml) = messages.get(i) else { break };
+                let request = v1::SubmitRequest {
+                    sender: String::new(),
+                    idempotency_key: String::new(),
+                    payload: Some(v1::submit_request::Payload::CebXml(xml.clone())),
+                };
+                let t = Instant::now();
+                match client.submit(request).await {
+                    Ok(reply) => {
+                        latencies.push(t.elapsed());
+                        let reply = reply.into_inner();
+                        accepted += reply
+                            .blocks
+                            .iter()
+                            .filter(|b| b.outcome == v1::Outcome::Accepted as i32)
+                            .count() as u64;
+                    }
+                    Err(_) => failed += 1,
+                }
+            }
+            (latencies, accepted, failed)
+        });
+    }
+    let (mut latencies, mut accepted, mut failed) = (Vec::new(), 0, 0);
+    while let Some(done) = workers.join_next().await {
+        let (l, a, f) = done?;
+        latencies.extend(l);
+        accepted += a;
+        failed += f;
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let pct = |p: f64| -> Duration {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    writeln!(
+        out,
+        "accepted {accepted} declarations in {:.2} s: {:.0} durable accepts/s; {failed} failed",
+        elapsed.as_secs_f64(),
+        accepted as f64 / elapsed.as_secs_f64()
+    )?;
+    writeln!(
+        out,
+        "latency per message: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        pct(1.0).as_secs_f64() * 1e3
+    )?;
+    if let Some((store, stop)) = embedded {
+        let stats = store.stats();
+        writeln!(
+            out,
+            "store: {} commits, {} fsyncs, {:.1} commits per fsync",
+            stats.commits,
+            stats.fsyncs,
+            stats.commits as f64 / stats.fsyncs.max(1) as f64
+        )?;
+        let _ = stop.send(());
+    }
+    Ok(if failed == 0 { 0 } else { 1 })
+}
+
+type Embedded = (Store, tokio::sync::oneshot::Sender<()>);
+
+async fn start_embedded(rules: &Rules) -> anyhow::Result<(String, Embedded)> {
+    let dir = std::env::temp_dir().join(format!("single-window-load-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let store = Store::open(&dir, StoreConfig::default())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let state = Arc::new(State {
+        max_message_bytes: rules.limits.max_message_bytes,
+        rules: rules.clone(),
+        store: store.clone(),
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = api::run(listener, state, async {
+            let _ = stopped.await;
+        })
+        .await;
+    });
+    Ok((url, (store, stop)))
+}
+
+/// Four CEB messages per shipment (order, payment, waybill, inventory), in that order.
+fn build_messages(shipments: usize, seed: u64, rules: &Rules) -> Vec<Vec<u8>> {
+    let mut messages = Vec::with_capacity(shipments * 4);
+    for n in 0..shipments as u64 {
+        let s = synth::shipment(seed, n, rules);
+        for (kind, sender, doc) in [
+            (
+                MessageKind::Ceb311,
+                synth::PLATFORM,
+                Document::Order(s.order),
+            ),
+            (
+                MessageKind::Ceb411,
+                synth::PAYER,
+                Document::Payment(s.payment),
+            ),
+            (
+                MessageKind::Ceb511,
+                synth::CARRIER,
+                Document::Logistics(s.logistics),
+            ),
+            (
+                MessageKind::Ceb621,
+                synth::PLATFORM,
+                Document::Inventory(s.inventory),
+            ),
+        ] {
+            let guid = format!("{seed:08X}-{n:04X}-0000-0000-{:012X}", kind as u64);
+            let message = synth::message(kind, &guid, sender, vec![doc]);
+            messages.push(encode(&message).into_bytes());
+        }
+    }
+    messages
+}
