@@ -55,7 +55,8 @@ pub struct Shipment {
 
 /// The `n`-th shipment of run `seed`.
 pub fn shipment(seed: u64, n: u64, rules: &Rules) -> Shipment {
-    let mut rng = SplitMix(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ n);
+    // Seed and index hashed apart: runs of different seeds share no shipment.
+    let mut rng = SplitMix(mix(seed) ^ mix(!n));
     let order_no = format!("SW{seed:04}{n:012}");
     let logistics_no = format!("LN{seed:04}{n:012}");
     let pay_tx = format!("PT{seed:04}{n:012}");
@@ -425,16 +426,20 @@ fn code_u64(s: &str) -> Option<u64> {
     HsCode::parse_str(s).ok().map(HsCode::number)
 }
 
+/// The SplitMix64 finalizer: a good 64-bit hash of one word.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// SplitMix64: small, fast, reproducible.
 struct SplitMix(u64);
 
 impl SplitMix {
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        mix(self.0)
     }
 
     fn below(&mut self, n: u64) -> u64 {

@@ -51,6 +51,7 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
         workers.spawn(async move {
             let mut latencies = Vec::new();
             let (mut accepted, mut failed) = (0u64, 0u64);
+            let mut other: Vec<v1::BlockOutcome> = Vec::new();
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(xml) = messages.get(i) else { break };
@@ -63,25 +64,27 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
                 match client.submit(request).await {
                     Ok(reply) => {
                         latencies.push(t.elapsed());
-                        let reply = reply.into_inner();
-                        accepted += reply
-                            .blocks
-                            .iter()
-                            .filter(|b| b.outcome == v1::Outcome::Accepted as i32)
-                            .count() as u64;
+                        for block in reply.into_inner().blocks {
+                            if block.outcome == v1::Outcome::Accepted as i32 {
+                                accepted += 1;
+                            } else {
+                                other.push(block);
+                            }
+                        }
                     }
                     Err(_) => failed += 1,
                 }
             }
-            (latencies, accepted, failed)
+            (latencies, accepted, failed, other)
         });
     }
-    let (mut latencies, mut accepted, mut failed) = (Vec::new(), 0, 0);
+    let (mut latencies, mut accepted, mut failed, mut other) = (Vec::new(), 0, 0, Vec::new());
     while let Some(done) = workers.join_next().await {
-        let (l, a, f) = done?;
+        let (l, a, f, o) = done?;
         latencies.extend(l);
         accepted += a;
         failed += f;
+        other.extend(o);
     }
     let elapsed = started.elapsed();
     latencies.sort();
@@ -115,7 +118,23 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
         )?;
         let _ = stop.send(());
     }
-    Ok(if failed == 0 { 0 } else { 1 })
+    if let Some(first) = other.first() {
+        writeln!(
+            out,
+            "{} blocks not accepted (outcomes {:?}); the first: {:?}",
+            other.len(),
+            other
+                .iter()
+                .map(|b| b.outcome)
+                .collect::<std::collections::BTreeSet<_>>(),
+            first
+        )?;
+    }
+    Ok(if failed == 0 && other.is_empty() {
+        0
+    } else {
+        1
+    })
 }
 
 type Embedded = (Store, tokio::sync::oneshot::Sender<()>);
