@@ -2,8 +2,6 @@
 //! each clean block into one store event keyed by its guid (scoped to the sender). Pure: the
 //! store and the network are the caller's.
 
-use prost::Message as _;
-
 use crate::ceb::encode::{
     encode, receipt_for, receipt_kind, receipt_message, Outcome as CebOutcome,
 };
@@ -174,8 +172,8 @@ pub fn block_outcome(
     }
 }
 
-/// The store event of a clean CEB block: the block in canonical CEB XML under its key, and
-/// the reply to give again on a repeat.
+/// The store event of a clean CEB block: the block in canonical CEB XML under its key. A
+/// repeat is answered with the REPEAT outcome, so no stored reply is needed.
 fn event(
     sender: &str,
     key: &str,
@@ -187,12 +185,11 @@ fn event(
         Body::Ceb(document) => canonical_xml(document),
         _ => Vec::new(),
     };
-    let reply = block_outcome(0, key, v1::Outcome::Accepted, None).encode_to_vec();
     Accepted {
         sender: sender.to_owned(),
         key: key.to_owned(),
         content: content_hash(&canonical),
-        reply,
+        reply: Vec::new(),
         puts: vec![(Tree::Declarations, record_key(sender, key), canonical)],
         outbox: Vec::new(),
         audit: format!("{now} {sender} {root} {key} accepted").into_bytes(),

@@ -434,15 +434,15 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// The text of an event inside a leaf other than plain text and the end tag: CDATA and
-    /// entity references give text, comments nothing, anything else is an error.
+    /// The text of an event inside a leaf other than plain text and the end tag (the callers
+    /// take those): CDATA and entity references give text, comments nothing, anything else
+    /// is an error.
     fn leaf_piece(
         &mut self,
         event: Event<'a>,
         name: &str,
     ) -> Result<Option<Cow<'a, str>>, Failure> {
         match event {
-            Event::Text(_) => self.text_since_mark().map(Some),
             Event::CData(c) => {
                 let text = c.decode().map_err(|e| self.encoding(e))?;
                 self.checked_text(text).map(Some)
@@ -452,7 +452,6 @@ impl<'a> Cursor<'a> {
             Event::Start(_) | Event::Empty(_) => {
                 Err(self.error(DecodeErrorKind::ChildInLeaf(name.to_owned()), None))
             }
-            Event::End(_) => Ok(None),
             other => Err(self.unexpected_content(&other)),
         }
     }
