@@ -2,6 +2,7 @@
 //! on one port. Handlers are thin: the work is in `ingest` (pure) and `store`.
 
 mod gateway;
+mod shipments;
 mod status;
 
 use std::future::Future;
@@ -20,7 +21,7 @@ pub use gateway::Gateway;
 /// What the handlers share.
 pub struct State {
     /// Rules, loaded and checked once.
-    pub rules: Rules,
+    pub rules: Arc<Rules>,
     /// The store.
     pub store: Store,
     /// Largest request message, bytes.

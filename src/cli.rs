@@ -55,17 +55,20 @@ pub struct LoadArgs {
     pub seed: u64,
 }
 
-/// Arguments of `serve`.
+/// Arguments of `serve`. Each flag given wins over the config file and the environment.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Address to listen on (plaintext is for loopback only).
-    #[arg(long, env = "SINGLE_WINDOW_LISTEN", default_value = "127.0.0.1:50051")]
-    pub listen: std::net::SocketAddr,
-    /// Folder of the store.
-    #[arg(long, env = "SINGLE_WINDOW_DATA", default_value = "data")]
-    pub data: PathBuf,
-    /// Folder of rule files (config/rules); the built-in copy when absent.
-    #[arg(long, env = "SINGLE_WINDOW_RULES")]
+    /// Config file (TOML, see config/default.toml); the defaults when absent.
+    #[arg(long, env = "SINGLE_WINDOW_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (plaintext is for loopback only) [config: server.listen].
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Folder of the store [config: server.data].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Folder of rule files (config/rules) [config: rules.dir; the built-in copy when absent].
+    #[arg(long)]
     pub rules: Option<PathBuf>,
 }
 

@@ -48,6 +48,12 @@ pub fn apply(shipment: &Shipment, event: &Event, rules: &Rules) -> Outcome {
     }
 }
 
+/// What releasing `shipment` would count toward its buyer's annual quota (Q1): the
+/// inventory's dutiable value, for its buyer, in the year of its `appTime`.
+pub fn quota_of(shipment: &Shipment) -> Option<Quota> {
+    flow::count(shipment)
+}
+
 /// The shipment a document belongs to, when the document names it (`ebpCode` + `orderNo`).
 /// A waybill names no platform: the store joins it by `orderNo` (K4) or through the
 /// inventory's `logisticsCode` + `logisticsNo` (K3), so it gets `None` here.

@@ -1,14 +1,18 @@
 //! From a submission to what the store must write: decode, validate every block, and turn
-//! each clean block into one store event keyed by its guid (scoped to the sender). Pure: the
-//! store and the network are the caller's.
+//! each clean block into one store event keyed by its guid (scoped to the sender), carrying
+//! the fold that files it into its shipment. Pure: the store and the network are the caller's.
+
+use std::sync::Arc;
 
 use crate::ceb::encode::{
-    encode, receipt_for, receipt_kind, receipt_message, Outcome as CebOutcome,
+    encode, receipt_for, receipt_kind, receipt_message, set_outcome, Outcome as CebOutcome,
 };
 use crate::ceb::{self, DecodeError};
+use crate::correlate::Meta;
 use crate::domain::{Body, Declaration, Document, MessageKind, ReceiptTime, ReturnStatus};
+use crate::ledger::{self, DocRef};
 use crate::pb::v1;
-use crate::report::Report;
+use crate::report::{Report, Violation};
 use crate::rules::Rules;
 use crate::store::{content_hash, Accepted, Tree};
 use crate::validate::validate;
@@ -23,6 +27,8 @@ pub enum Verdict {
     Accept(Accepted),
     /// Broken rules: write nothing.
     Reject(Report),
+    /// Handed to the store (the event has moved out of the plan).
+    Committing,
 }
 
 /// One block of a submission.
@@ -34,6 +40,8 @@ pub struct BlockPlan {
     pub key: String,
     /// Accept or reject.
     pub verdict: Verdict,
+    /// The CEB receipt block for it (XML senders), as if accepted.
+    pub receipt: Option<Document<'static>>,
 }
 
 /// A decoded submission and what to do with each block.
@@ -47,17 +55,48 @@ pub struct Plan {
     pub kind: Option<MessageKind>,
     /// Per block.
     pub blocks: Vec<BlockPlan>,
-    /// The CEB receipt for the blocks, as sent back to XML senders.
-    pub receipt_xml: Vec<u8>,
 }
 
-/// Plans a CEB XML submission. `sender` may be empty: then the message's `copCode` is used.
+impl Plan {
+    /// The CEB receipt message for the blocks (empty for typed declarations), each block
+    /// with its final outcome: `refused[i]` is the violation that refused block `i` after
+    /// validation (by the shipment's state), if any.
+    pub fn receipt_xml(&self, refused: &[Option<&Violation>]) -> Vec<u8> {
+        let Some(kind) = self.kind.and_then(receipt_kind) else {
+            return Vec::new();
+        };
+        let receipts: Vec<Document<'_>> = self
+            .blocks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, block)| {
+                let mut receipt = block.receipt.clone()?;
+                if let Some(Some(v)) = refused.get(i) {
+                    set_outcome(
+                        &mut receipt,
+                        ReturnStatus(v.code.unwrap_or(-1)),
+                        &v.to_string(),
+                    );
+                }
+                Some(receipt)
+            })
+            .collect();
+        if receipts.is_empty() {
+            return Vec::new();
+        }
+        encode(&receipt_message(kind, &self.id, receipts)).into_bytes()
+    }
+}
+
+/// Plans a CEB XML submission received at `received_at` (Unix milliseconds). `sender` may be
+/// empty: then the message's `copCode` is used.
 pub fn plan_xml(
     bytes: &[u8],
     sender: &str,
-    rules: &Rules,
-    now: ReceiptTime,
+    rules: &Arc<Rules>,
+    received_at: u64,
 ) -> Result<Plan, DecodeError> {
+    let now = ReceiptTime::from_unix_millis(received_at);
     let text = ceb::to_utf8(bytes, &rules.limits)?;
     let message = ceb::decode_str(&text, &rules.limits)?;
     let sender = if sender.is_empty() {
@@ -66,11 +105,10 @@ pub fn plan_xml(
         sender.to_owned()
     };
     let mut blocks = Vec::with_capacity(message.blocks.len());
-    let mut receipts = Vec::with_capacity(message.blocks.len());
-    for (i, block) in message.blocks.iter().enumerate() {
+    for (i, block) in message.blocks.into_iter().enumerate() {
         let index = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let key = block_key(block).unwrap_or_else(|| format!("{}#{index}", message.guid));
-        let mut report = validate(block, rules);
+        let key = block_key(&block).unwrap_or_else(|| format!("{}#{index}", message.guid));
+        let mut report = validate(&block, rules);
         report
             .violations
             .splice(0..0, message.envelope_defects.iter().cloned());
@@ -79,19 +117,29 @@ pub fn plan_xml(
             Some(first) => (ReturnStatus(first.code.unwrap_or(-1)), first.to_string()),
         };
         let pre_no = pre_no(&key);
-        if let Some(receipt) = receipt_for(
-            block,
+        let receipt = receipt_for(
+            &block,
             CebOutcome {
                 status,
                 info: &info,
                 time: now,
                 pre_no: &pre_no,
             },
-        ) {
-            receipts.push(receipt);
-        }
+        )
+        .map(Document::into_owned);
         let verdict = if report.is_clean() {
-            Verdict::Accept(event(&sender, &key, block, message.kind.root(), now))
+            let at = DocRef {
+                sender: sender.clone(),
+                key: key.clone(),
+                received_at,
+            };
+            Verdict::Accept(event(
+                at,
+                block.into_owned(),
+                message.kind.root(),
+                now,
+                rules,
+            ))
         } else {
             Verdict::Reject(report)
         };
@@ -99,20 +147,14 @@ pub fn plan_xml(
             index,
             key,
             verdict,
+            receipt,
         });
     }
-    let receipt_xml = match receipt_kind(message.kind) {
-        Some(kind) if !receipts.is_empty() => {
-            encode(&receipt_message(kind, &message.guid, receipts)).into_bytes()
-        }
-        _ => Vec::new(),
-    };
     Ok(Plan {
         id: message.guid.to_string(),
         sender,
         kind: Some(message.kind),
         blocks,
-        receipt_xml,
     })
 }
 
@@ -138,6 +180,7 @@ pub fn plan_typed(
             )],
             outbox: Vec::new(),
             audit: format!("typed {sender} {key}").into_bytes(),
+            fold: None,
         })
     } else {
         Verdict::Reject(report)
@@ -150,8 +193,8 @@ pub fn plan_typed(
             index: 1,
             key: key.to_owned(),
             verdict,
+            receipt: None,
         }],
-        receipt_xml: Vec::new(),
     }
 }
 
@@ -172,27 +215,34 @@ pub fn block_outcome(
     }
 }
 
-/// The store event of a clean CEB block: the block in canonical CEB XML under its key. A
-/// repeat is answered with the REPEAT outcome, so no stored reply is needed.
+/// The store event of a clean CEB block: the block in canonical CEB XML under its key, and
+/// the fold that files it into its shipment. A repeat is answered with the REPEAT outcome, so
+/// no stored reply is needed.
 fn event(
-    sender: &str,
-    key: &str,
-    block: &Declaration<'_>,
+    at: DocRef,
+    block: Declaration<'static>,
     root: &str,
     now: ReceiptTime,
+    rules: &Arc<Rules>,
 ) -> Accepted {
     let canonical = match &block.body {
         Body::Ceb(document) => canonical_xml(document),
         _ => Vec::new(),
     };
+    let (sender, key) = (at.sender.clone(), at.key.clone());
+    let meta = Meta {
+        sender: sender.clone(),
+        received_at: at.received_at,
+    };
     Accepted {
-        sender: sender.to_owned(),
-        key: key.to_owned(),
         content: content_hash(&canonical),
         reply: Vec::new(),
-        puts: vec![(Tree::Declarations, record_key(sender, key), canonical)],
+        puts: vec![(Tree::Declarations, record_key(&sender, &key), canonical)],
         outbox: Vec::new(),
         audit: format!("{now} {sender} {root} {key} accepted").into_bytes(),
+        fold: Some(ledger::fold_declaration(block, meta, at, rules.clone())),
+        sender,
+        key,
     }
 }
 

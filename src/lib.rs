@@ -11,14 +11,17 @@
 //! - [`rules`]: code tables, limits, rates and registers loaded from `config/rules/`;
 //! - [`validate`]: `validate(&Declaration, &Rules) -> Report`, the hot pure core;
 //! - [`correlate`]: the shipment state machine `apply(&Shipment, &Event, &Rules) -> Outcome`, cross-document rules (pure);
+//! - [`config`]: the gateway's configuration: defaults (`config/default.toml`), file, environment;
 //! - [`cli`]: the command-line front end (`single-window validate …`).
 
 pub mod api;
 pub mod ceb;
 pub mod cli;
+pub mod config;
 pub mod correlate;
 pub mod domain;
 pub mod ingest;
+pub mod ledger;
 pub mod pb;
 pub mod report;
 pub mod rules;

@@ -1,12 +1,15 @@
 //! The store: the single owner of durable state, on sled 0.34.7.
 //!
-//! One accepted event is one sled transaction over several trees: the idempotency key, the
-//! records the caller writes (declarations, payloads, shipments, quotas, indexes), outbox rows
-//! and an audit entry. `commit` answers only after the transaction is on disk for real: sled's
+//! An accepted event writes, atomically, over several trees: the idempotency key, the records
+//! the caller writes (declarations, payloads, shipments, quotas, indexes), outbox rows, status
+//! events for watchers and an audit entry. An event may carry a [`Fold`]: work the writer does
+//! on the state on file just before writing (the shipment state machine), which adds writes or
+//! refuses the event. `commit` answers only after the write is on disk for real: sled's
 //! `flush` ends in `sync_file_range`, which neither flushes the drive's cache nor the file's
 //! metadata, so the writer then `fsync`s the data file (and any blob file) itself. Concurrent
-//! commits share that fsync: one writer thread drains whatever is queued, applies each event
-//! in its own transaction, syncs once and then answers them all (group commit).
+//! commits share that fsync: one writer thread drains whatever is queued, decides each event
+//! in order, writes the group in one sled transaction, syncs once and then answers them all
+//! (group commit).
 
 mod durable;
 mod writer;
@@ -15,12 +18,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
-pub use writer::Stats;
+use crate::report::Violation;
+pub use writer::{Stats, View};
 
-/// The trees an event may write to besides the store's own (idempotency, outbox, audit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The trees an event may write to besides the store's own (idempotency, outbox, audit,
+/// events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tree {
     /// Declarations by id: small metadata records.
     Declarations,
@@ -61,7 +66,7 @@ pub type Entry = (Vec<u8>, Vec<u8>);
 pub type Put = (Tree, Vec<u8>, Vec<u8>);
 
 /// One accepted event, written atomically.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Accepted {
     /// Enterprise that sent it (idempotency keys are scoped to it).
     pub sender: String,
@@ -77,13 +82,78 @@ pub struct Accepted {
     pub outbox: Vec<Entry>,
     /// The audit entry.
     pub audit: Vec<u8>,
+    /// Work on the state on file, done by the writer just before the event is written.
+    pub fold: Option<Fold>,
+}
+
+/// A decision the writer makes on the state on file (reads through a [`View`] that includes
+/// the writes of earlier events), adding writes to the event or refusing it. Runs once, on the
+/// writer thread, only for an event that is not a repeat.
+pub struct Fold(pub Box<dyn FnOnce(&View<'_>) -> Result<Folded, StoreError> + Send>);
+
+impl Fold {
+    /// Wraps `f`.
+    pub fn new(f: impl FnOnce(&View<'_>) -> Result<Folded, StoreError> + Send + 'static) -> Fold {
+        Fold(Box::new(f))
+    }
+}
+
+impl std::fmt::Debug for Fold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fold")
+    }
+}
+
+/// What a [`Fold`] decided.
+#[derive(Debug)]
+pub enum Folded {
+    /// Write the event, with these writes too.
+    Write(Writes),
+    /// Write nothing; answer with this.
+    Refuse(Refusal),
+}
+
+impl Default for Folded {
+    fn default() -> Self {
+        Folded::Write(Writes::default())
+    }
+}
+
+/// Writes a [`Fold`] adds to its event.
+#[derive(Debug, Default)]
+pub struct Writes {
+    /// Records to put.
+    pub puts: Vec<Put>,
+    /// Records to remove.
+    pub removes: Vec<(Tree, Vec<u8>)>,
+    /// Outbox rows.
+    pub outbox: Vec<Entry>,
+    /// Status events for watchers, each given the next event sequence number.
+    pub events: Vec<Vec<u8>>,
+}
+
+/// Why a [`Fold`] refused its event (nothing was written).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// Dropped without harm (stale, out of place) rather than refused for a fault.
+    pub ignored: bool,
+    /// What is wrong.
+    pub violations: Vec<Violation>,
 }
 
 /// What a commit came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Committed {
-    /// Written and on disk; `seq` orders events (and audit entries).
-    New { seq: u64 },
+    /// Written and on disk; `seq` orders commits (and audit entries), `events` are the
+    /// sequence numbers of the status events it wrote.
+    New {
+        /// Commit sequence.
+        seq: u64,
+        /// Status-event sequences.
+        events: Vec<u64>,
+    },
+    /// The event's fold refused it: nothing written.
+    Refused(Refusal),
     /// The same key with the same content was committed before: its original reply.
     Repeat { reply: Vec<u8> },
     /// The same key was committed before with other content.
@@ -102,6 +172,9 @@ pub enum StoreError {
     /// The writer is gone (the store is shutting down).
     #[error("store: closed")]
     Closed,
+    /// A stored record does not read back.
+    #[error("store: corrupt record: {0}")]
+    Corrupt(String),
 }
 
 /// Knobs of the store; from config.
@@ -131,6 +204,8 @@ pub struct Store {
     db: sled::Db,
     queue: mpsc::Sender<writer::Request>,
     stats: Arc<writer::SharedStats>,
+    trees: Arc<writer::Trees>,
+    published: watch::Receiver<u64>,
     config: StoreConfig,
     path: PathBuf,
     writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
@@ -143,11 +218,30 @@ impl Store {
         durable::sync_dir(path)?;
         let (queue, requests) = mpsc::channel(config.queue.max(1));
         let stats = Arc::new(writer::SharedStats::default());
-        let handle = writer::start(db.clone(), path.to_owned(), config, requests, stats.clone())?;
+        let trees = Arc::new(writer::Trees::open(&db)?);
+        let last = trees
+            .events
+            .last()?
+            .and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok())
+            .map_or(0, u64::from_be_bytes);
+        let (published_tx, published) = watch::channel(last);
+        let handle = writer::start(
+            writer::Writer {
+                db: db.clone(),
+                trees: trees.clone(),
+                path: path.to_owned(),
+                config,
+                stats: stats.clone(),
+                published: published_tx,
+            },
+            requests,
+        )?;
         Ok(Store {
             db,
             queue,
             stats,
+            trees,
+            published,
             config,
             path: path.to_owned(),
             writer: Arc::new(std::sync::Mutex::new(Some(handle))),
@@ -183,17 +277,34 @@ impl Store {
 
     /// A record of `tree`.
     pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .db
-            .open_tree(tree.name())?
-            .get(key)?
-            .map(|v| v.to_vec()))
+        Ok(self.trees.data(tree).get(key)?.map(|v| v.to_vec()))
     }
 
     /// Records of `tree` whose keys start with `prefix`, in key order.
     pub fn scan(&self, tree: Tree, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
-        let tree = self.db.open_tree(tree.name())?;
-        tree.scan_prefix(prefix)
+        self.page(tree, prefix, &[], usize::MAX)
+    }
+
+    /// Up to `limit` records of `tree` whose keys start with `prefix` and come after `after`
+    /// (from the first when empty), in key order.
+    pub fn page(
+        &self,
+        tree: Tree,
+        prefix: &[u8],
+        after: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        use std::ops::Bound;
+        let start = if after.is_empty() {
+            Bound::Included(prefix.to_vec())
+        } else {
+            Bound::Excluded(after.to_vec())
+        };
+        self.trees
+            .data(tree)
+            .range::<Vec<u8>, _>((start, Bound::Unbounded))
+            .take_while(|r| r.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
+            .take(limit)
             .map(|r| {
                 r.map(|(k, v)| (k.to_vec(), v.to_vec()))
                     .map_err(StoreError::from)
@@ -201,9 +312,35 @@ impl Store {
             .collect()
     }
 
+    /// Status events with a sequence number above `after`, oldest first, at most `limit`;
+    /// only events already on disk.
+    pub fn events_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let last = *self.published.borrow();
+        self.trees
+            .events
+            .range(after.saturating_add(1).to_be_bytes()..)
+            .take(limit)
+            .map(|r| {
+                let (k, v) = r?;
+                let seq = <[u8; 8]>::try_from(k.as_ref()).map_or(u64::MAX, u64::from_be_bytes);
+                Ok((seq, v.to_vec()))
+            })
+            .take_while(|r| r.as_ref().map_or(true, |(seq, _)| *seq <= last))
+            .collect()
+    }
+
+    /// The sequence number of the last status event on disk; changes as events are written.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.published.clone()
+    }
+
     /// The outbox rows, in message-id order.
     pub fn outbox(&self) -> Result<Vec<Entry>, StoreError> {
-        let tree = self.db.open_tree(writer::OUTBOX)?;
+        let tree = &self.trees.outbox;
         tree.iter()
             .map(|r| {
                 r.map(|(k, v)| (k.to_vec(), v.to_vec()))
@@ -214,7 +351,7 @@ impl Store {
 
     /// Audit entries, in event order.
     pub fn audit(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let tree = self.db.open_tree(writer::AUDIT)?;
+        let tree = &self.trees.audit;
         tree.iter()
             .map(|r| {
                 let (k, v) = r?;
@@ -226,7 +363,7 @@ impl Store {
 
     /// The committed reply of idempotency key `key` of `sender`, if any.
     pub fn reply_of(&self, sender: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let tree = self.db.open_tree(writer::IDEMPOTENCY)?;
+        let tree = &self.trees.idempotency;
         Ok(tree
             .get(writer::idempotency_key(sender, key))?
             .map(|v| writer::stored_reply(&v).to_vec()))
@@ -264,6 +401,25 @@ impl Store {
     /// The folder of the store.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Point reads of the data trees: the store as readers see it, or a [`View`] inside the
+/// writer.
+pub trait Read {
+    /// A record of `tree`.
+    fn read(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+impl Read for Store {
+    fn read(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(tree, key)
+    }
+}
+
+impl Read for View<'_> {
+    fn read(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(tree, key)
     }
 }
 

@@ -27,7 +27,7 @@ async fn start(dir: &Path) -> Server {
     let addr = listener.local_addr().unwrap();
     let state = Arc::new(State {
         max_message_bytes: rules.limits.max_message_bytes,
-        rules,
+        rules: Arc::new(rules),
         store: store.clone(),
     });
     let (stop, stopped) = oneshot::channel::<()>();
@@ -85,7 +85,7 @@ async fn samples_are_accepted_or_rejected_block_by_block_with_receipts() {
     let mut client = server.client().await;
 
     let reply = client
-        .submit(xml("import/CEB625Message.xml"))
+        .submit(xml("import/CEB513Message.xml"))
         .await
         .unwrap()
         .into_inner();
@@ -96,8 +96,25 @@ async fn samples_are_accepted_or_rejected_block_by_block_with_receipts() {
     assert!(o[1..].iter().all(|o| *o == Outcome::Repeat), "{o:?}");
     let receipt = String::from_utf8(reply.receipt_xml).unwrap();
     assert!(
-        receipt.contains("CEB626Message")
+        receipt.contains("CEB514Message")
             && receipt.contains("<ceb:returnStatus>2</ceb:returnStatus>")
+    );
+
+    // The sample return passes validation but is sent by an enterprise the return does not
+    // name (P1, checked with the shipment): refused after validation, with a negative receipt.
+    let reply = client
+        .submit(xml("import/CEB625Message.xml"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(outcomes(&reply).iter().all(|o| *o == Outcome::Rejected));
+    assert_eq!(reply.blocks[0].violations[0].rule, "P1");
+    let receipt = String::from_utf8(reply.receipt_xml).unwrap();
+    assert!(
+        receipt.contains("CEB626Message")
+            && receipt.contains("<ceb:returnStatus>-1</ceb:returnStatus>")
+            && receipt.contains("agentCode 1105910158"),
+        "{receipt}"
     );
 
     let reply = client
@@ -277,7 +294,7 @@ async fn a_stream_gets_one_reply_per_message_in_order() {
         [
             (10, Outcome::Accepted),
             (6, Outcome::Rejected),
-            (10, Outcome::Accepted)
+            (10, Outcome::Rejected)
         ]
     );
     server.stop().await;

@@ -21,6 +21,7 @@ fn event(sender: &str, key: &str, body: &str) -> Accepted {
         )],
         outbox: vec![(format!("{key}/customs").into_bytes(), b"route".to_vec())],
         audit: format!("{sender} {key}").into_bytes(),
+        fold: None,
     }
 }
 

@@ -9,11 +9,12 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{status, State};
+use super::{shipments, status, State};
 use crate::ceb::encode::{encode, message_return};
 use crate::domain::{Body, Declaration, ReceiptTime};
 use crate::ingest::{self, block_outcome, Plan, Verdict};
 use crate::pb::{self, v1};
+use crate::report::Report;
 use crate::store::Committed;
 
 /// Replies a stream keeps ready before it stops reading requests (flow control).
@@ -36,37 +37,54 @@ impl Gateway {
     /// Handles one submission: plan (decode + validate), commit the clean blocks together,
     /// reply once every accepted block is on disk.
     pub async fn submit_one(&self, request: v1::SubmitRequest) -> Result<v1::SubmitReply, Status> {
-        let plan = self.plan(request).await?;
+        let mut plan = self.plan(request).await?;
         // Clean blocks are committed concurrently, so that they share the store's fsync.
         let commits: Vec<_> = plan
             .blocks
-            .into_iter()
+            .iter_mut()
             .map(|block| {
                 let store = self.state.store.clone();
+                let verdict = std::mem::replace(&mut block.verdict, Verdict::Committing);
+                let (index, key) = (block.index, block.key.clone());
                 async move {
-                    let (outcome, report) = match block.verdict {
-                        Verdict::Reject(report) => (v1::Outcome::Rejected, Some(report)),
+                    // `late`: refused by the shipment's state after validation passed.
+                    let (outcome, report, late) = match verdict {
+                        Verdict::Reject(report) => (v1::Outcome::Rejected, Some(report), false),
+                        Verdict::Committing => (v1::Outcome::Unspecified, None, false),
                         Verdict::Accept(event) => match store.commit(event).await {
-                            Ok(Committed::New { .. }) => (v1::Outcome::Accepted, None),
-                            Ok(Committed::Repeat { .. }) => (v1::Outcome::Repeat, None),
-                            Ok(Committed::Conflict) => (v1::Outcome::Conflict, None),
+                            Ok(Committed::New { .. }) => (v1::Outcome::Accepted, None, false),
+                            Ok(Committed::Refused(refusal)) => {
+                                let outcome = if refusal.ignored {
+                                    v1::Outcome::Ignored
+                                } else {
+                                    v1::Outcome::Rejected
+                                };
+                                let report = Report {
+                                    violations: refusal.violations,
+                                };
+                                (outcome, Some(report), true)
+                            }
+                            Ok(Committed::Repeat { .. }) => (v1::Outcome::Repeat, None, false),
+                            Ok(Committed::Conflict) => (v1::Outcome::Conflict, None, false),
                             Err(err) => return Err(status::store(&err)),
                         },
                     };
-                    Ok(block_outcome(
-                        block.index,
-                        &block.key,
-                        outcome,
-                        report.as_ref(),
-                    ))
+                    let refusal = report
+                        .as_ref()
+                        .and_then(|r| r.violations.first().cloned())
+                        .filter(|_| late);
+                    Ok((block_outcome(index, &key, outcome, report.as_ref()), refusal))
                 }
             })
             .collect();
-        let blocks = futures_util::future::try_join_all(commits).await?;
+        let results = futures_util::future::try_join_all(commits).await?;
+        let refused: Vec<Option<&crate::report::Violation>> =
+            results.iter().map(|(_, late)| late.as_ref()).collect();
+        let receipt_xml = plan.receipt_xml(&refused);
         Ok(v1::SubmitReply {
             id: plan.id,
-            blocks,
-            receipt_xml: plan.receipt_xml,
+            blocks: results.into_iter().map(|(block, _)| block).collect(),
+            receipt_xml,
         })
     }
 
@@ -120,8 +138,9 @@ impl Gateway {
 }
 
 fn plan_xml(bytes: &[u8], sender: &str, state: &State) -> Result<Plan, Status> {
-    let now = ReceiptTime::now();
-    ingest::plan_xml(bytes, sender, &state.rules, now).map_err(|err| {
+    let received_at = unix_millis();
+    let now = ReceiptTime::from_unix_millis(received_at);
+    ingest::plan_xml(bytes, sender, &state.rules, received_at).map_err(|err| {
         // The CEB900 rides in the status details (a header): without the original message,
         // which the sender has anyway.
         let original = String::from_utf8_lossy(bytes);
@@ -138,6 +157,12 @@ fn typed(
     rules: &crate::rules::Rules,
 ) -> Plan {
     ingest::plan_typed(&Declaration::new(body), key, sender, content, rules)
+}
+
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The root `guid` attribute, read loosely from a message that did not decode (for CEB900).
@@ -193,6 +218,32 @@ impl v1::gateway_server::Gateway for Gateway {
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(out))))
+    }
+
+    async fn get_shipment(
+        &self,
+        request: Request<v1::GetShipmentRequest>,
+    ) -> Result<Response<v1::ShipmentView>, Status> {
+        shipments::get(&self.state.store, request.get_ref()).map(Response::new)
+    }
+
+    async fn list_shipments(
+        &self,
+        request: Request<v1::ListShipmentsRequest>,
+    ) -> Result<Response<v1::ListShipmentsReply>, Status> {
+        shipments::list(&self.state.store, request.get_ref()).map(Response::new)
+    }
+
+    type WatchShipmentsStream = shipments::EventStream;
+
+    async fn watch_shipments(
+        &self,
+        request: Request<v1::WatchShipmentsRequest>,
+    ) -> Result<Response<Self::WatchShipmentsStream>, Status> {
+        Ok(Response::new(shipments::watch(
+            self.state.store.clone(),
+            request.into_inner(),
+        )))
     }
 
     async fn echo(

@@ -320,3 +320,26 @@ fn cop_no<'a>(order_no: &Text<'a>) -> Text<'a> {
 fn truncate(text: &str, max_chars: usize) -> String {
     text.chars().take(max_chars).collect()
 }
+
+/// Rewrites the `returnStatus` and `returnInfo` of a receipt block, for a declaration that
+/// passed validation but was then refused (or ignored) by the shipment's state.
+pub fn set_outcome(receipt: &mut Document<'_>, status: ReturnStatus, info: &str) {
+    let info = Some(Text(Cow::Owned(truncate(info, 1000))));
+    macro_rules! set {
+        ($r:expr) => {{
+            $r.return_status = Some(status);
+            $r.return_info = info;
+        }};
+    }
+    match receipt {
+        Document::OrderReturn(r) => set!(r),
+        Document::PaymentReturn(r) => set!(r),
+        Document::LogisticsReturn(r) => set!(r),
+        Document::LogisticsStatusReturn(r) => set!(r),
+        Document::InventoryReturn(r) => set!(r),
+        Document::InvtCancelReturn(r) => set!(r),
+        Document::InvtRefundReturn(r) => set!(r),
+        Document::DeliveryReturn(r) => set!(r),
+        _ => {}
+    }
+}

@@ -148,7 +148,7 @@ async fn start_embedded(rules: &Rules) -> anyhow::Result<(String, Embedded)> {
     let url = format!("http://{}", listener.local_addr()?);
     let state = Arc::new(State {
         max_message_bytes: rules.limits.max_message_bytes,
-        rules: rules.clone(),
+        rules: Arc::new(rules.clone()),
         store: store.clone(),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -1,35 +1,39 @@
-//! `single-window serve`: load and check the rules, open the store, serve until Ctrl-C.
+//! `single-window serve`: load the config, load and check the rules, open the store, serve
+//! until Ctrl-C.
 
 use std::sync::Arc;
 
 use super::ServeArgs;
 use crate::api::{self, State};
+use crate::config::{Config, ConfigError};
 use crate::rules::Rules;
-use crate::store::{Store, StoreConfig};
+use crate::store::Store;
 
 /// Runs the gateway until interrupted.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
-    let rules = match &args.rules {
+    let config = config(args, |name| std::env::var(name).ok())?;
+    let rules = match &config.rules.dir {
         Some(dir) => Rules::load_dir(dir)?,
         None => Rules::embedded()?,
     };
-    if !args.listen.ip().is_loopback() {
+    let server = &config.server;
+    if !server.listen.ip().is_loopback() {
         anyhow::bail!(
             "listen: {} is not a loopback address; plaintext is allowed on loopback only",
-            args.listen
+            server.listen
         );
     }
-    std::fs::create_dir_all(&args.data)?;
-    let store = Store::open(&args.data, StoreConfig::default())?;
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    std::fs::create_dir_all(&server.data)?;
+    let store = Store::open(&server.data, config.store())?;
+    let listener = tokio::net::TcpListener::bind(server.listen).await?;
     eprintln!(
         "single-window: serving on {} (store in {})",
         listener.local_addr()?,
-        args.data.display()
+        server.data.display()
     );
     let state = Arc::new(State {
         max_message_bytes: rules.limits.max_message_bytes,
-        rules,
+        rules: Arc::new(rules),
         store: store.clone(),
     });
     let shutdown = async {
@@ -38,4 +42,23 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     api::run(listener, state, shutdown).await?;
     store.close()?;
     Ok(())
+}
+
+/// The effective config of `serve`: defaults < `--config` file < environment (read through
+/// `env`) < the flags `--listen`, `--data` and `--rules`.
+pub fn config(
+    args: &ServeArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let mut config = Config::load(args.config.as_deref(), env)?;
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if let Some(data) = &args.data {
+        config.server.data.clone_from(data);
+    }
+    if let Some(dir) = &args.rules {
+        config.rules.dir = Some(dir.clone());
+    }
+    Ok(config)
 }

@@ -253,7 +253,7 @@ pub(super) fn receipt(s: &Shipment, r: &AgencyReceipt) -> Outcome {
 }
 
 /// What release counts: the inventory's dutiable value, for its buyer, in its appTime's year.
-fn count(s: &Shipment) -> Option<Quota> {
+pub(super) fn count(s: &Shipment) -> Option<Quota> {
     let inventory = s.inventory.as_ref()?;
     Some(Quota {
         buyer: s.buyer.clone()?,

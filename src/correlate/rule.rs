@@ -47,3 +47,6 @@ pub const RETURN_GNUM_CODE: i32 = -625_209;
 pub const RECEIPT: &str = "RECEIPT";
 /// A declaration this core does not correlate (agency declarations, receipts).
 pub const KIND: &str = "KIND";
+/// U1: `logisticsNo` unique per logistics enterprise, `payTransactionId` unique per payment
+/// enterprise (across shipments; checked by the store, which sees them all).
+pub const U1: &str = "U1";

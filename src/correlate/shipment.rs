@@ -197,7 +197,7 @@ impl Shipment {
     }
 
     /// Recomputes the buyer from the order (else the inventory).
-    pub(super) fn refresh_buyer(&mut self) {
+    pub fn refresh_buyer(&mut self) {
         let from_order = self
             .order
             .as_ref()

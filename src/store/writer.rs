@@ -1,19 +1,21 @@
-//! The writer thread: drains queued commits, applies each in its own sled transaction, syncs
-//! once for the whole batch and only then answers (group commit).
+//! The writer thread: drains queued commits, decides each one on the state on file (the
+//! idempotency key, then the event's [`Fold`]), writes the whole group in one sled
+//! transaction, syncs once and only then answers (group commit).
+//!
+//! Every event is still all-or-nothing: its writes sit in the same transaction, never split
+//! across two. Events of one group see each other's writes (through [`View`]'s overlay), so a
+//! group is applied exactly as if its events had been written one after another.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::durable::Durable;
-use super::{Accepted, Committed, StoreConfig, StoreError, Tree};
-
-pub(super) const IDEMPOTENCY: &str = "idempotency";
-pub(super) const OUTBOX: &str = "outbox";
-pub(super) const AUDIT: &str = "audit";
+use super::{Accepted, Committed, Folded, StoreConfig, StoreError, Tree};
 
 pub(super) struct Request {
     pub event: Accepted,
@@ -23,7 +25,7 @@ pub(super) struct Request {
 /// Commit counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Events written (not repeats or conflicts).
+    /// Events written (not repeats, conflicts or refusals).
     pub commits: u64,
     /// fsyncs of the data file.
     pub fsyncs: u64,
@@ -48,109 +50,86 @@ impl SharedStats {
     }
 }
 
+pub(super) struct Writer {
+    pub db: sled::Db,
+    pub trees: Arc<Trees>,
+    pub path: PathBuf,
+    pub config: StoreConfig,
+    pub stats: Arc<SharedStats>,
+    /// The last status-event sequence on disk, for watchers.
+    pub published: watch::Sender<u64>,
+}
+
 pub(super) fn start(
-    db: sled::Db,
-    path: PathBuf,
-    config: StoreConfig,
+    writer: Writer,
     mut requests: mpsc::Receiver<Request>,
-    stats: Arc<SharedStats>,
 ) -> Result<std::thread::JoinHandle<()>, StoreError> {
-    let trees = Trees::open(&db)?;
-    let mut durable = Durable::open(&path)?;
+    let mut durable = Durable::open(&writer.path)?;
     let handle = std::thread::Builder::new()
         .name("store-writer".into())
         .spawn(move || {
-            let mut batch = Vec::with_capacity(config.max_batch);
+            let mut batch = Vec::with_capacity(writer.config.max_batch);
             while let Some(first) = requests.blocking_recv() {
                 batch.push(first);
-                while batch.len() < config.max_batch {
+                while batch.len() < writer.config.max_batch {
                     match requests.try_recv() {
                         Ok(next) => batch.push(next),
                         Err(_) => break,
                     }
                 }
-                write_batch(&db, &trees, &mut durable, &mut batch, &stats);
+                writer.write_batch(&mut durable, &mut batch);
             }
         })?;
     Ok(handle)
 }
 
-fn write_batch(
-    db: &sled::Db,
-    trees: &Trees,
-    durable: &mut Durable,
-    batch: &mut Vec<Request>,
-    stats: &SharedStats,
-) {
-    let outcomes: Vec<Result<Committed, StoreError>> =
-        batch.iter().map(|r| apply(db, trees, &r.event)).collect();
-    let wrote = outcomes
-        .iter()
-        .filter(|o| matches!(o, Ok(Committed::New { .. })))
-        .count() as u64;
-    let synced = if wrote > 0 {
-        db.flush()
-            .map_err(StoreError::from)
-            .and_then(|_| durable.sync().map_err(StoreError::from))
-    } else {
-        Ok(())
-    };
-    stats.batches.fetch_add(1, Ordering::Relaxed);
-    if synced.is_ok() {
-        stats.commits.fetch_add(wrote, Ordering::Relaxed);
-        stats.fsyncs.store(durable.fsyncs, Ordering::Relaxed);
-    }
-    for (request, outcome) in batch.drain(..).zip(outcomes) {
-        let answer = match (&synced, outcome) {
-            // Nothing is acknowledged unless the sync succeeded.
-            (Err(e), Ok(Committed::New { .. })) => {
-                Err(StoreError::Io(std::io::Error::other(e.to_string())))
-            }
-            (_, outcome) => outcome,
+impl Writer {
+    fn write_batch(&self, durable: &mut Durable, batch: &mut Vec<Request>) {
+        let mut group = Group::default();
+        let outcomes: Vec<Result<Committed, StoreError>> = batch
+            .iter_mut()
+            .map(|r| self.decide(&mut group, &mut r.event))
+            .collect();
+        let wrote = outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok(Committed::New { .. })))
+            .count() as u64;
+        let synced = if wrote > 0 {
+            self.write(&group)
+                .and_then(|_| self.db.flush().map_err(StoreError::from))
+                .and_then(|_| durable.sync().map_err(StoreError::from))
+        } else {
+            Ok(())
         };
-        let _ = request.reply.send(answer);
-    }
-}
-
-struct Trees {
-    idempotency: sled::Tree,
-    outbox: sled::Tree,
-    audit: sled::Tree,
-    data: Vec<(Tree, sled::Tree)>,
-}
-
-impl Trees {
-    fn open(db: &sled::Db) -> Result<Trees, StoreError> {
-        let mut data = Vec::with_capacity(Tree::ALL.len());
-        for tree in Tree::ALL {
-            data.push((tree, db.open_tree(tree.name())?));
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        if synced.is_ok() {
+            self.stats.commits.fetch_add(wrote, Ordering::Relaxed);
+            self.stats.fsyncs.store(durable.fsyncs, Ordering::Relaxed);
+            if let Some(last) = group.last_event {
+                self.published.send_replace(last);
+            }
         }
-        Ok(Trees {
-            idempotency: db.open_tree(IDEMPOTENCY)?,
-            outbox: db.open_tree(OUTBOX)?,
-            audit: db.open_tree(AUDIT)?,
-            data,
-        })
+        for (request, outcome) in batch.drain(..).zip(outcomes) {
+            let answer = match (&synced, outcome) {
+                // Nothing is acknowledged unless the write and the sync succeeded.
+                (Err(e), Ok(Committed::New { .. })) => {
+                    Err(StoreError::Io(std::io::Error::other(e.to_string())))
+                }
+                (_, outcome) => outcome,
+            };
+            let _ = request.reply.send(answer);
+        }
     }
-}
 
-/// Applies one event in one transaction over the trees it writes (sled's transactions cost
-/// per tree taking part).
-fn apply(db: &sled::Db, trees: &Trees, event: &Accepted) -> Result<Committed, StoreError> {
-    let mut used: Vec<Tree> = event.puts.iter().map(|(t, _, _)| *t).collect();
-    used.sort_by_key(|t| Tree::ALL.iter().position(|a| a == t));
-    used.dedup();
-    let mut all: Vec<&sled::Tree> = vec![&trees.idempotency, &trees.audit, &trees.outbox];
-    let fixed = if event.outbox.is_empty() { 2 } else { 3 };
-    all.truncate(fixed);
-    for tree in &used {
-        all.extend(trees.data.iter().filter(|(t, _)| t == tree).map(|(_, t)| t));
-    }
-    let key = idempotency_key(&event.sender, &event.key);
-    let seq = db.generate_id()?;
-    let result = all.as_slice().transaction(|tx| {
-        let (idem, audit) = (&tx[0], &tx[1]);
-        if let Some(stored) = idem.get(&key)? {
+    /// Decides one event against the state on file and the group's earlier events; queues its
+    /// writes in `group` when it is new.
+    fn decide(&self, group: &mut Group, event: &mut Accepted) -> Result<Committed, StoreError> {
+        let key = idempotency_key(&event.sender, &event.key);
+        let stored = match group.get(Slot::Idempotency, &key) {
+            Some(pending) => pending,
+            None => self.trees.idempotency.get(&key)?.map(|v| v.to_vec()),
+        };
+        if let Some(stored) = stored {
             return Ok(if stored.get(..32) == Some(&event.content[..]) {
                 Committed::Repeat {
                     reply: stored_reply(&stored).to_vec(),
@@ -159,23 +138,154 @@ fn apply(db: &sled::Db, trees: &Trees, event: &Accepted) -> Result<Committed, St
                 Committed::Conflict
             });
         }
+        let folded = match event.fold.take() {
+            Some(fold) => (fold.0)(&View {
+                trees: &self.trees,
+                group,
+            })?,
+            None => Folded::default(),
+        };
+        let writes = match folded {
+            Folded::Refuse(refusal) => return Ok(Committed::Refused(refusal)),
+            Folded::Write(writes) => writes,
+        };
+        let seq = self.db.generate_id()?;
         let mut record = event.content.to_vec();
         record.extend_from_slice(&event.reply);
-        idem.insert(key.as_slice(), record)?;
-        for (tree, k, v) in &event.puts {
-            let at = used.iter().position(|t| t == tree).unwrap_or(0);
-            tx[fixed + at].insert(k.as_slice(), v.as_slice())?;
+        group.put(Slot::Idempotency, key, Some(record));
+        for (tree, k, v) in event.puts.drain(..).chain(writes.puts) {
+            group.put(Slot::Data(tree), k, Some(v));
         }
-        for (id, row) in &event.outbox {
-            tx[2].insert(id.as_slice(), row.as_slice())?;
+        for (tree, k) in writes.removes {
+            group.put(Slot::Data(tree), k, None);
         }
-        audit.insert(&seq.to_be_bytes(), event.audit.as_slice())?;
-        Ok::<_, ConflictableTransactionError<()>>(Committed::New { seq })
-    });
-    match result {
-        Ok(committed) => Ok(committed),
-        Err(TransactionError::Storage(e)) => Err(e.into()),
-        Err(TransactionError::Abort(())) => Err(StoreError::Closed),
+        for (id, row) in event.outbox.drain(..).chain(writes.outbox) {
+            group.put(Slot::Outbox, id, Some(row));
+        }
+        group.put(
+            Slot::Audit,
+            seq.to_be_bytes().to_vec(),
+            Some(std::mem::take(&mut event.audit)),
+        );
+        let mut events = Vec::with_capacity(writes.events.len());
+        for body in writes.events {
+            let at = self.db.generate_id()?;
+            group.put(Slot::Events, at.to_be_bytes().to_vec(), Some(body));
+            group.last_event = Some(at);
+            events.push(at);
+        }
+        Ok(Committed::New { seq, events })
+    }
+
+    /// Writes the group in one transaction over the trees it touches.
+    fn write(&self, group: &Group) -> Result<(), StoreError> {
+        let mut slots: Vec<Slot> = group.order.iter().map(|(s, _, _)| *s).collect();
+        slots.sort();
+        slots.dedup();
+        let trees: Vec<&sled::Tree> = slots.iter().map(|s| self.trees.of(*s)).collect();
+        let result = trees.as_slice().transaction(|tx| {
+            for (slot, key, value) in &group.order {
+                let at = slots.binary_search(slot).unwrap_or(0);
+                match value {
+                    Some(value) => tx[at].insert(key.as_slice(), value.as_slice())?,
+                    None => tx[at].remove(key.as_slice())?,
+                };
+            }
+            Ok::<_, ConflictableTransactionError<()>>(())
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+            Err(TransactionError::Abort(())) => Err(StoreError::Closed),
+        }
+    }
+}
+
+/// Where a write goes: one of the store's own trees or a data tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(super) enum Slot {
+    Idempotency,
+    Outbox,
+    Audit,
+    Events,
+    Data(Tree),
+}
+
+/// The writes of one group, in order, with the last value of each key (the overlay later
+/// events of the group read through).
+#[derive(Default)]
+pub(super) struct Group {
+    /// Where each key's last write is in `order`.
+    latest: HashMap<(Slot, Vec<u8>), usize>,
+    order: Vec<(Slot, Vec<u8>, Option<Vec<u8>>)>,
+    last_event: Option<u64>,
+}
+
+impl Group {
+    /// `Some(value, or None when removed)` when the group wrote `key`.
+    fn get(&self, slot: Slot, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        let at = *self.latest.get(&(slot, key.to_vec()))?;
+        Some(self.order[at].2.clone())
+    }
+
+    fn put(&mut self, slot: Slot, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.latest.insert((slot, key.clone()), self.order.len());
+        self.order.push((slot, key, value));
+    }
+}
+
+/// What a [`super::Fold`] sees: the data trees as the earlier events (of this group too) left
+/// them.
+pub struct View<'a> {
+    trees: &'a Trees,
+    group: &'a Group,
+}
+
+impl View<'_> {
+    /// A record of `tree`.
+    pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(pending) = self.group.get(Slot::Data(tree), key) {
+            return Ok(pending);
+        }
+        Ok(self.trees.data(tree).get(key)?.map(|v| v.to_vec()))
+    }
+}
+
+pub(super) struct Trees {
+    pub idempotency: sled::Tree,
+    pub outbox: sled::Tree,
+    pub audit: sled::Tree,
+    pub events: sled::Tree,
+    data: Vec<sled::Tree>,
+}
+
+impl Trees {
+    pub fn open(db: &sled::Db) -> Result<Trees, StoreError> {
+        let mut data = Vec::with_capacity(Tree::ALL.len());
+        for tree in Tree::ALL {
+            data.push(db.open_tree(tree.name())?);
+        }
+        Ok(Trees {
+            idempotency: db.open_tree("idempotency")?,
+            outbox: db.open_tree("outbox")?,
+            audit: db.open_tree("audit")?,
+            events: db.open_tree("events")?,
+            data,
+        })
+    }
+
+    pub fn data(&self, tree: Tree) -> &sled::Tree {
+        &self.data[tree as usize]
+    }
+
+    fn of(&self, slot: Slot) -> &sled::Tree {
+        match slot {
+            Slot::Idempotency => &self.idempotency,
+            Slot::Outbox => &self.outbox,
+            Slot::Audit => &self.audit,
+            Slot::Events => &self.events,
+            Slot::Data(tree) => self.data(tree),
+        }
     }
 }
 

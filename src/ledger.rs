@@ -1,0 +1,181 @@
+//! The ledger: shipments kept in the store. The shell around the pure state machine
+//! ([`crate::correlate`]): each accepted declaration carries a [`Fold`] that the store's writer
+//! runs on the state on file, so events on one shipment are applied one at a time, in the
+//! order they are written, and a shipment's documents, state, indexes, quota totals, outbox
+//! rows and status events change in the same atomic write as the declaration itself.
+//!
+//! Readers (get, list, watch) read the store directly.
+
+mod fold;
+mod keys;
+mod record;
+mod status;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+pub use fold::{Arrival, Route};
+pub use record::{DocRef, Record};
+pub use status::StatusEvent;
+
+use crate::correlate::{AgencyReceipt, Meta, Shipment, State};
+use crate::domain::{Declaration, ShipmentKey};
+use crate::rules::Rules;
+use crate::store::{content_hash, Accepted, Fold, Read, Store, StoreError, Tree};
+
+/// The fold of a declaration that arrives from `meta.sender`, stored under `at`.
+pub fn fold_declaration(
+    declaration: Declaration<'static>,
+    meta: Meta,
+    at: DocRef,
+    rules: Arc<Rules>,
+) -> Fold {
+    let arrival = Arrival {
+        declaration,
+        meta,
+        at,
+    };
+    Fold::new(move |view| fold::document(view, &arrival, &rules))
+}
+
+/// The store event of an agency's receipt `id` for shipment `key` (its idempotency key is the
+/// receipt id, scoped to the agency).
+pub fn receipt_event(
+    id: &str,
+    key: ShipmentKey<'static>,
+    receipt: AgencyReceipt,
+    rules: Arc<Rules>,
+) -> Accepted {
+    let sender = format!("agency:{}", receipt.agency.name());
+    let content = content_hash(
+        format!(
+            "{}\0{}\0{}\0{}",
+            key.ebp_code, key.order_no, receipt.status, receipt.text
+        )
+        .as_bytes(),
+    );
+    let audit = format!(
+        "{} receipt {id} {} / {}: {}",
+        sender, key.ebp_code, key.order_no, receipt.status
+    );
+    Accepted {
+        sender,
+        key: id.to_owned(),
+        content,
+        reply: Vec::new(),
+        puts: Vec::new(),
+        outbox: Vec::new(),
+        audit: audit.into_bytes(),
+        fold: Some(Fold::new(move |view| {
+            fold::receipt(view, &key, &receipt, &rules)
+        })),
+    }
+}
+
+/// The record of shipment `key`, if on file.
+pub fn record(store: &Store, key: &ShipmentKey<'_>) -> Result<Option<Record>, StoreError> {
+    store
+        .get(Tree::Shipments, &keys::shipment(key))?
+        .map(|bytes| Record::from_bytes(&bytes))
+        .transpose()
+}
+
+/// The shipment `key` and its record, if on file.
+pub fn get(
+    store: &Store,
+    key: &ShipmentKey<'_>,
+    rules: &Rules,
+) -> Result<Option<(Shipment, Record)>, StoreError> {
+    let Some(bytes) = store.get(Tree::Shipments, &keys::shipment(key))? else {
+        return Ok(None);
+    };
+    let record = Record::from_bytes(&bytes)?;
+    let shipment = record.load(store as &dyn Read, &rules.limits)?;
+    Ok(Some((shipment, record)))
+}
+
+/// One page of the shipments `enterprise` takes part in (in `state`, when given), in key
+/// order after the page token `after` ("" for the first page); with the token of the next
+/// page ("" when this is the last).
+pub fn list(
+    store: &Store,
+    enterprise: &str,
+    state: Option<State>,
+    after: &[u8],
+    limit: usize,
+) -> Result<(Vec<Record>, Vec<u8>), StoreError> {
+    let prefix = keys::by_enterprise_prefix(enterprise, state);
+    if !after.is_empty() && !after.starts_with(&prefix) {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let entries = store.page(Tree::Index, &prefix, after, limit.saturating_add(1))?;
+    let more = entries.len() > limit;
+    let mut records = Vec::with_capacity(limit.min(entries.len()));
+    let mut last = Vec::new();
+    for (index, _) in entries.into_iter().take(limit) {
+        let Some((ebp, order_no)) = keys::shipment_of_index(&index) else {
+            continue;
+        };
+        let key = [ebp.as_bytes(), order_no.as_bytes()].join(&0u8);
+        if let Some(bytes) = store.get(Tree::Shipments, &key)? {
+            records.push(Record::from_bytes(&bytes)?);
+        }
+        last = index;
+    }
+    Ok((records, if more { last } else { Vec::new() }))
+}
+
+/// The buyer's total counted toward the annual quota of `year`.
+pub fn quota_used(
+    store: &Store,
+    buyer: &crate::domain::IdNumber<'_>,
+    year: u32,
+) -> Result<crate::domain::Decimal, StoreError> {
+    fold::quota_total(store, &keys::quota(buyer, year))
+}
+
+/// Parses a state name ("collecting", "routed", …).
+pub fn state_named(name: &str) -> Option<State> {
+    record::state_named(name)
+}
+
+/// The enterprises that take part in a shipment: the codes its documents name for a role
+/// (platform, e-commerce enterprise, payment enterprise, logistics enterprise, declaring
+/// agent, guarantor) and every sender.
+pub fn enterprises(s: &Shipment) -> Vec<String> {
+    let mut set = BTreeSet::new();
+    let mut add = |code: Option<&crate::domain::EntCode<'_>>| {
+        if let Some(code) = code {
+            set.insert(code.as_str().to_owned());
+        }
+    };
+    add(Some(&s.key.ebp_code));
+    if let Some(o) = &s.order {
+        add(o.doc.head.ebc_code.as_ref());
+        add(o.doc.head.pay_code.as_ref());
+    }
+    if let Some(p) = &s.payment {
+        add(p.doc.head.pay_code.as_ref());
+    }
+    if let Some(w) = &s.waybill {
+        add(w.doc.head.logistics_code.as_ref());
+    }
+    if let Some(i) = &s.inventory {
+        add(i.doc.head.ebc_code.as_ref());
+        add(i.doc.head.agent_code.as_ref());
+        add(i.doc.head.logistics_code.as_ref());
+        add(i.doc.head.assure_code.as_ref());
+    }
+    let senders = [
+        s.order.as_ref().map(|f| &f.sender),
+        s.payment.as_ref().map(|f| &f.sender),
+        s.waybill.as_ref().map(|f| &f.sender),
+        s.inventory.as_ref().map(|f| &f.sender),
+        s.cancel.as_ref().map(|f| &f.sender),
+        s.refund.as_ref().map(|f| &f.sender),
+    ];
+    for sender in senders.into_iter().flatten() {
+        set.insert(sender.clone());
+    }
+    set.into_iter().collect()
+}

@@ -1,0 +1,419 @@
+//! The real gateway binary as a child process on a loopback port with a store folder on disk:
+//! no block it acknowledged as ACCEPTED is lost when it is killed with SIGKILL under load, and
+//! a `SubmitStream` client that stops reading replies stops the server's reading too (HTTP/2
+//! flow control) instead of growing its memory.
+
+#[path = "support/gateway.rs"]
+mod gateway;
+#[path = "support/shipments.rs"]
+mod shipments;
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt as _;
+use gateway::Gateway;
+use shipments::{order_message, outcome, request, shipment_messages, XorShift};
+use single_window::ceb;
+use single_window::ingest::record_key;
+use single_window::pb::v1::{gateway_client::GatewayClient, Outcome};
+use single_window::rules::Rules;
+use single_window::store::{Store, StoreConfig, Tree};
+use tonic::transport::Channel;
+
+/// Rounds of load ended by a SIGKILL of the gateway.
+const KILLS: usize = 12;
+/// Concurrent submitters during a round.
+const WORKERS: usize = 16;
+/// Random delay before the kill, ms.
+const KILL_AFTER_MS: (u64, u64) = (20, 300);
+/// Seed of round 0's shipments; round `r` uses `ROUND_SEED + r`, so keys never collide.
+const ROUND_SEED: u64 = 0x5157_0000;
+/// How long collecting the submitters after a kill, or re-submitting, may take.
+const PHASE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Order messages the request stream could produce.
+const STREAM_MESSAGES: u64 = 20_000;
+/// How long the reply stream is left unread.
+const HOLD: Duration = Duration::from_secs(5);
+/// Replies read back after the hold.
+const READ_BACK: usize = 500;
+/// Most requests the transport may take while the replies are not read: far below
+/// `STREAM_MESSAGES` (the HTTP/2 windows of both sides and the server's reply window).
+const MAX_PULLED: usize = (STREAM_MESSAGES / 4) as usize;
+/// Most growth of the server's resident memory while the replies are not read.
+const MAX_RSS_GROWTH_KIB: u64 = 64 * 1024;
+const STREAM_SEED: u64 = 0x5157_1000;
+
+/// A block the gateway acknowledged as ACCEPTED, and what was sent for it.
+#[derive(Debug, Clone)]
+struct Ack {
+    round: usize,
+    sender: &'static str,
+    key: String,
+    xml: Arc<Vec<u8>>,
+}
+
+/// What the submitters of one round saw.
+#[derive(Debug, Default)]
+struct Seen {
+    acks: Vec<Ack>,
+    /// Replies other than ACCEPTED for fresh blocks (none expected).
+    unexpected: Vec<String>,
+    /// Calls that failed (the kill).
+    failed: usize,
+}
+
+#[test]
+fn acknowledged_declarations_survive_sigkill_of_the_gateway() {
+    let _serial = serial();
+    let started = Instant::now();
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = Arc::new(Rules::embedded().unwrap());
+        let mut rng = XorShift::new(0x2545_F491_4F6C_DD1D);
+        let mut acks: Vec<Ack> = Vec::new();
+        let mut lost: Vec<String> = Vec::new();
+        let mut unexpected: Vec<String> = Vec::new();
+        let mut kills = 0usize;
+        let mut checked = 0usize;
+        // Round KILLS only restarts the gateway and checks what the last kill left.
+        for round in 0..=KILLS {
+            let (mut gateway, client) = Gateway::start(dir.path()).await;
+            // Everything acknowledged before the last kill must be on file: a repeat.
+            lost.extend(resubmit(&client, &acks[checked..]).await);
+            checked = acks.len();
+            if round == KILLS {
+                gateway.kill();
+                break;
+            }
+            let delay = Duration::from_millis(rng.between(KILL_AFTER_MS.0, KILL_AFTER_MS.1));
+            let (seen, in_flight) = load_then_kill(
+                &mut gateway,
+                &client,
+                ROUND_SEED + round as u64,
+                round,
+                &rules,
+                delay,
+            )
+            .await;
+            kills += 1;
+            eprintln!(
+                "round {round}: killed after {} ms with {in_flight} submissions in flight: \
+                 {} acknowledged, {} calls failed",
+                delay.as_millis(),
+                seen.acks.len(),
+                seen.failed
+            );
+            acks.extend(seen.acks);
+            unexpected.extend(seen.unexpected);
+        }
+
+        // The folder itself, with the gateway gone: every acknowledged block complete.
+        let store = Store::open(dir.path(), StoreConfig::default()).unwrap();
+        for ack in &acks {
+            lost.extend(on_file(&store, ack, &rules));
+        }
+        let audit = store.audit().unwrap().len();
+        store.close().unwrap();
+
+        eprintln!(
+            "acknowledged={} lost={} kills={kills} (audit entries {audit}, {:.1} s)",
+            acks.len(),
+            lost.len(),
+            started.elapsed().as_secs_f64()
+        );
+        assert!(
+            unexpected.is_empty(),
+            "fresh blocks not accepted: {unexpected:?}"
+        );
+        assert!(lost.is_empty(), "acknowledged but lost: {lost:#?}");
+        assert!(!acks.is_empty(), "nothing was acknowledged");
+        assert!(kills >= 10, "{kills} kills");
+        assert!(
+            audit >= acks.len(),
+            "{audit} audit entries for {} acknowledged blocks",
+            acks.len()
+        );
+    });
+}
+
+#[test]
+fn a_slow_submit_stream_consumer_does_not_grow_server_memory() {
+    let _serial = serial();
+    let started = Instant::now();
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = Arc::new(Rules::embedded().unwrap());
+        let (mut gateway, mut client) = Gateway::start(dir.path()).await;
+        // Warm up the store and the allocator, so that "before" is a working server.
+        for n in STREAM_MESSAGES..STREAM_MESSAGES + 50 {
+            let reply = client
+                .submit(request(order_message(STREAM_SEED, n, &rules)))
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(outcome(&reply.blocks[0]), Outcome::Accepted, "{reply:?}");
+        }
+        let rss_before = gateway.rss_kib();
+
+        let pulled = Arc::new(AtomicUsize::new(0));
+        let requests = {
+            let (pulled, rules) = (pulled.clone(), rules.clone());
+            tokio_stream::iter(0..STREAM_MESSAGES).map(move |n| {
+                pulled.fetch_add(1, Ordering::SeqCst);
+                request(order_message(STREAM_SEED, n, &rules))
+            })
+        };
+        let mut replies = tokio::time::timeout(PHASE_TIMEOUT, client.submit_stream(requests))
+            .await
+            .expect("the stream opens")
+            .unwrap()
+            .into_inner();
+        // Hold the reply stream without reading it.
+        let mut samples = Vec::new();
+        let hold_end = Instant::now() + HOLD;
+        while Instant::now() < hold_end {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            samples.push(pulled.load(Ordering::SeqCst));
+        }
+        let held = pulled.load(Ordering::SeqCst);
+        let rss_after = gateway.rss_kib();
+        eprintln!(
+            "slow consumer: {held} of {STREAM_MESSAGES} requests pulled while the replies were \
+             not read (every 0.5 s: {samples:?}); server RSS {} KiB before, {} KiB after \
+             ({:+} KiB)",
+            rss_before,
+            rss_after,
+            rss_after as i64 - rss_before as i64
+        );
+        assert!(
+            held < MAX_PULLED,
+            "{held} requests pulled with no reply read (bound {MAX_PULLED})"
+        );
+        assert!(
+            rss_after < rss_before + MAX_RSS_GROWTH_KIB,
+            "server RSS grew from {rss_before} KiB to {rss_after} KiB"
+        );
+
+        // Read back: the replies come, in order, and the producer resumes.
+        for i in 0..READ_BACK {
+            let reply = tokio::time::timeout(PHASE_TIMEOUT, replies.message())
+                .await
+                .unwrap_or_else(|_| panic!("reply {i} within {PHASE_TIMEOUT:?}"))
+                .unwrap_or_else(|status| panic!("reply {i}: {status}"))
+                .unwrap_or_else(|| panic!("the stream ended after {i} replies"));
+            let guid = shipments::message_guid(
+                STREAM_SEED,
+                i as u64,
+                single_window::domain::MessageKind::Ceb311,
+            );
+            assert_eq!(reply.id, guid, "reply {i} out of order");
+            assert!(
+                matches!(
+                    reply.blocks.first().map(outcome),
+                    Some(Outcome::Accepted | Outcome::Repeat)
+                ),
+                "reply {i}: {reply:?}"
+            );
+        }
+        let deadline = Instant::now() + PHASE_TIMEOUT;
+        while pulled.load(Ordering::SeqCst) <= held {
+            assert!(
+                Instant::now() < deadline,
+                "the producer did not resume after {READ_BACK} replies were read"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        eprintln!(
+            "slow consumer: {READ_BACK} replies read in order; {} requests pulled since \
+             ({:.1} s)",
+            pulled.load(Ordering::SeqCst),
+            started.elapsed().as_secs_f64()
+        );
+        drop(replies);
+        gateway.kill();
+    });
+}
+
+/// Runs `WORKERS` submitters against the gateway and SIGKILLs it after `delay`; what they saw
+/// and how many calls were in flight at the kill.
+async fn load_then_kill(
+    gateway: &mut Gateway,
+    client: &GatewayClient<Channel>,
+    seed: u64,
+    round: usize,
+    rules: &Arc<Rules>,
+    delay: Duration,
+) -> (Seen, usize) {
+    let next = Arc::new(AtomicU64::new(0));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..WORKERS {
+        let (client, next, in_flight, rules) = (
+            client.clone(),
+            next.clone(),
+            in_flight.clone(),
+            rules.clone(),
+        );
+        workers.spawn(submitter(client, seed, round, next, in_flight, rules));
+    }
+    tokio::time::sleep(delay).await;
+    let at_kill = in_flight.load(Ordering::SeqCst);
+    gateway.kill();
+    let mut seen = Seen::default();
+    let deadline = tokio::time::Instant::now() + PHASE_TIMEOUT;
+    while let Some(done) = tokio::time::timeout_at(deadline, workers.join_next())
+        .await
+        .expect("the submitters stop once the gateway is killed")
+    {
+        let done = done.unwrap();
+        seen.acks.extend(done.acks);
+        seen.unexpected.extend(done.unexpected);
+        seen.failed += done.failed;
+    }
+    (seen, at_kill)
+}
+
+/// Submits the messages of shipments `next, next+1, …` of `seed` until a call fails.
+async fn submitter(
+    mut client: GatewayClient<Channel>,
+    seed: u64,
+    round: usize,
+    next: Arc<AtomicU64>,
+    in_flight: Arc<AtomicUsize>,
+    rules: Arc<Rules>,
+) -> Seen {
+    let mut seen = Seen::default();
+    loop {
+        let n = next.fetch_add(1, Ordering::SeqCst);
+        for sent in shipment_messages(seed, n, &rules) {
+            let xml = Arc::new(sent.xml);
+            in_flight.fetch_add(1, Ordering::SeqCst);
+            let reply = client.submit(request(xml.as_ref().clone())).await;
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            let Ok(reply) = reply else {
+                seen.failed += 1;
+                return seen;
+            };
+            for block in reply.into_inner().blocks {
+                match outcome(&block) {
+                    Outcome::Accepted => seen.acks.push(Ack {
+                        round,
+                        sender: sent.sender,
+                        key: block.key,
+                        xml: xml.clone(),
+                    }),
+                    other => seen.unexpected.push(format!(
+                        "round {round}, shipment {n}: {other:?} {:?}",
+                        block.violations
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// Submits each acknowledged message again: each of its blocks must be a REPEAT (its key and
+/// content are on file). Returns what was not.
+async fn resubmit(client: &GatewayClient<Channel>, acks: &[Ack]) -> Vec<String> {
+    let checks = futures_util::stream::iter(acks.iter().map(|ack| {
+        let mut client = client.clone();
+        async move {
+            let reply = match client.submit(request(ack.xml.as_ref().clone())).await {
+                Ok(reply) => reply.into_inner(),
+                Err(status) => return Some(format!("{ack:?}: re-submitted: {status}")),
+            };
+            match reply.blocks.iter().find(|b| b.key == ack.key).map(outcome) {
+                Some(Outcome::Repeat) => None,
+                Some(Outcome::Accepted) => Some(format!(
+                    "round {} {}/{}: accepted again after the restart (it was lost)",
+                    ack.round, ack.sender, ack.key
+                )),
+                other => Some(format!(
+                    "round {} {}/{}: {other:?} after the restart: {reply:?}",
+                    ack.round, ack.sender, ack.key
+                )),
+            }
+        }
+    }))
+    .buffer_unordered(WORKERS)
+    .filter_map(|problem| async move { problem })
+    .collect::<Vec<_>>();
+    tokio::time::timeout(PHASE_TIMEOUT, checks)
+        .await
+        .expect("re-submitting the acknowledged blocks")
+}
+
+/// The acknowledged block in the store folder: its idempotency record, and its declaration
+/// complete. Returns what is missing.
+fn on_file(store: &Store, ack: &Ack, rules: &Rules) -> Option<String> {
+    let what = format!("round {} {}/{}", ack.round, ack.sender, ack.key);
+    if store.reply_of(ack.sender, &ack.key).unwrap().is_none() {
+        return Some(format!("{what}: no idempotency record"));
+    }
+    let Some(stored) = store
+        .get(Tree::Declarations, &record_key(ack.sender, &ack.key))
+        .unwrap()
+    else {
+        return Some(format!("{what}: no declaration record"));
+    };
+    let sent = ceb::decode(&ack.xml, &rules.limits).expect("what was sent decodes");
+    let decoded = ceb::decode(&stored, &rules.limits)
+        .or_else(|_| ceb::decode(&re_enveloped(&stored, &ack.xml), &rules.limits));
+    match decoded {
+        Ok(message)
+            if message.blocks.len() == 1 && message.blocks[0].body == sent.blocks[0].body =>
+        {
+            None
+        }
+        Ok(message) => Some(format!(
+            "{what}: the stored declaration differs from the one sent: {:?}",
+            message.blocks
+        )),
+        Err(err) => Some(format!(
+            "{what}: the stored declaration does not decode: {err}; {} bytes ending {:?}",
+            stored.len(),
+            String::from_utf8_lossy(&stored[stored.len().saturating_sub(80)..])
+        )),
+    }
+}
+
+/// The stored declaration is the block alone in a bare envelope (`guid="-"`, no
+/// `BaseTransfer`, no signature), which `ceb::decode` refuses as a data message: give it the
+/// root guid and the envelope tail of the message it was sent in, so that the decoder checks
+/// every element of the stored block.
+fn re_enveloped(stored: &[u8], sent: &[u8]) -> Vec<u8> {
+    let (stored, sent) = (
+        String::from_utf8_lossy(stored),
+        String::from_utf8_lossy(sent),
+    );
+    let guid = sent
+        .split_once(" guid=\"")
+        .and_then(|(_, rest)| rest.split('"').next())
+        .unwrap_or_default();
+    let tail = sent
+        .find("<ceb:BaseTransfer>")
+        .zip(sent.rfind("</ceb:"))
+        .map_or("", |(from, to)| &sent[from..to]);
+    let Some(close) = stored.rfind("</ceb:") else {
+        return stored.into_owned().into_bytes();
+    };
+    let head = stored[..close].replacen(" guid=\"-\"", &format!(" guid=\"{guid}\""), 1);
+    format!("{head}{tail}{}", &stored[close..]).into_bytes()
+}
+
+/// The two tests run one after the other: each loads the machine on its own.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}

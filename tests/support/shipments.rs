@@ -1,0 +1,118 @@
+//! Valid, consistent shipments as CEB XML messages, built as `single-window load` builds them
+//! (with `single_window::synth`), and a tiny seeded random generator.
+
+use single_window::ceb::encode::encode;
+use single_window::domain::{Document, MessageKind};
+use single_window::pb::v1;
+use single_window::rules::Rules;
+use single_window::synth;
+
+/// One CEB message of one block, as sent.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// The sender the gateway scopes the block's key to (the message's `copCode`).
+    pub sender: &'static str,
+    /// The message, as sent.
+    pub xml: Vec<u8>,
+}
+
+/// The four messages of shipment `n` of run `seed`: order, payment, waybill, inventory.
+pub fn shipment_messages(seed: u64, n: u64, rules: &Rules) -> [Sent; 4] {
+    let s = synth::shipment(seed, n, rules);
+    [
+        (
+            MessageKind::Ceb311,
+            synth::PLATFORM,
+            Document::Order(s.order),
+        ),
+        (
+            MessageKind::Ceb411,
+            synth::PAYER,
+            Document::Payment(s.payment),
+        ),
+        (
+            MessageKind::Ceb511,
+            synth::CARRIER,
+            Document::Logistics(s.logistics),
+        ),
+        (
+            MessageKind::Ceb621,
+            synth::PLATFORM,
+            Document::Inventory(s.inventory),
+        ),
+    ]
+    .map(|(kind, sender, doc)| Sent {
+        sender,
+        xml: encode(&synth::message(
+            kind,
+            &message_guid(seed, n, kind),
+            sender,
+            vec![doc],
+        ))
+        .into_bytes(),
+    })
+}
+
+/// The order message (CEB311) of shipment `n` of run `seed`.
+pub fn order_message(seed: u64, n: u64, rules: &Rules) -> Vec<u8> {
+    let order = synth::shipment(seed, n, rules).order;
+    let guid = message_guid(seed, n, MessageKind::Ceb311);
+    encode(&synth::message(
+        MessageKind::Ceb311,
+        &guid,
+        synth::PLATFORM,
+        vec![Document::Order(order)],
+    ))
+    .into_bytes()
+}
+
+/// The root guid of a message: 36 characters, distinct per seed, shipment and kind.
+pub fn message_guid(seed: u64, n: u64, kind: MessageKind) -> String {
+    format!(
+        "{:08X}-0000-{:04X}-0000-{:012X}",
+        seed & 0xFFFF_FFFF,
+        kind as u64 & 0xFFFF,
+        n & 0xFFFF_FFFF_FFFF
+    )
+}
+
+/// A CEB XML submission; the sender is the message's `copCode`.
+pub fn request(xml: Vec<u8>) -> v1::SubmitRequest {
+    v1::SubmitRequest {
+        sender: String::new(),
+        idempotency_key: String::new(),
+        payload: Some(v1::submit_request::Payload::CebXml(xml)),
+    }
+}
+
+/// The outcome of a reply's block.
+pub fn outcome(block: &v1::BlockOutcome) -> v1::Outcome {
+    v1::Outcome::try_from(block.outcome).unwrap_or(v1::Outcome::Unspecified)
+}
+
+/// xorshift64: small and reproducible.
+pub struct XorShift(u64);
+
+impl XorShift {
+    /// A generator; `seed` must not be 0 (it is replaced).
+    pub fn new(seed: u64) -> XorShift {
+        XorShift(if seed == 0 {
+            0x2545_F491_4F6C_DD1D
+        } else {
+            seed
+        })
+    }
+
+    /// The next word.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `low..=high`.
+    pub fn between(&mut self, low: u64, high: u64) -> u64 {
+        low + self.next() % (high - low + 1)
+    }
+}
