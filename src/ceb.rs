@@ -12,7 +12,7 @@ pub mod encode;
 mod error;
 mod source;
 
-pub use decode::{decode, decode_str};
+pub use decode::{decode, decode_stored, decode_str};
 pub use error::{DecodeError, DecodeErrorKind};
 pub use source::to_utf8;
 

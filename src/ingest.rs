@@ -9,6 +9,7 @@ use crate::ceb::encode::{
 };
 use crate::ceb::{self, DecodeError};
 use crate::correlate::Meta;
+use crate::domain::records::BaseTransfer;
 use crate::domain::{Body, Declaration, Document, MessageKind, ReceiptTime, ReturnStatus};
 use crate::ledger::{self, DocRef};
 use crate::pb::v1;
@@ -98,14 +99,16 @@ pub fn plan_xml(
 ) -> Result<Plan, DecodeError> {
     let now = ReceiptTime::from_unix_millis(received_at);
     let text = ceb::to_utf8(bytes, &rules.limits)?;
-    let message = ceb::decode_str(&text, &rules.limits)?;
+    let mut message = ceb::decode_str(&text, &rules.limits)?;
     let sender = if sender.is_empty() {
         message.sender().unwrap_or_default().to_owned()
     } else {
         sender.to_owned()
     };
     let mut blocks = Vec::with_capacity(message.blocks.len());
-    for (i, block) in message.blocks.into_iter().enumerate() {
+    let kind = message.kind;
+    let blocks_in = std::mem::take(&mut message.blocks);
+    for (i, block) in blocks_in.into_iter().enumerate() {
         let index = u32::try_from(i + 1).unwrap_or(u32::MAX);
         let key = block_key(&block).unwrap_or_else(|| format!("{}#{index}", message.guid));
         let mut report = validate(&block, rules);
@@ -133,13 +136,8 @@ pub fn plan_xml(
                 key: key.clone(),
                 received_at,
             };
-            Verdict::Accept(event(
-                at,
-                block.into_owned(),
-                message.kind.root(),
-                now,
-                rules,
-            ))
+            let transfer = message.transfer.as_ref();
+            Verdict::Accept(event(at, block.into_owned(), transfer, kind.root(), now, rules))
         } else {
             Verdict::Reject(report)
         };
@@ -221,12 +219,13 @@ pub fn block_outcome(
 fn event(
     at: DocRef,
     block: Declaration<'static>,
+    transfer: Option<&BaseTransfer<'_>>,
     root: &str,
     now: ReceiptTime,
     rules: &Arc<Rules>,
 ) -> Accepted {
     let canonical = match &block.body {
-        Body::Ceb(document) => canonical_xml(document),
+        Body::Ceb(document) => canonical_xml(document, transfer),
         _ => Vec::new(),
     };
     let (sender, key) = (at.sender.clone(), at.key.clone());
@@ -246,9 +245,13 @@ fn event(
     }
 }
 
-/// The block alone, written canonically: equal blocks give equal bytes (and hashes).
-fn canonical_xml(document: &Document<'_>) -> Vec<u8> {
-    let message = receipt_message(document.kind(), "-", vec![document.clone()]);
+/// The message guid of a stored block's canonical form (the block has its own guid).
+const CANONICAL_GUID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The block alone (with the message's `BaseTransfer`: who sent it), written canonically: equal blocks give equal bytes (and hashes).
+fn canonical_xml(document: &Document<'_>, transfer: Option<&BaseTransfer<'_>>) -> Vec<u8> {
+    let mut message = receipt_message(document.kind(), CANONICAL_GUID, vec![document.clone()]);
+    message.transfer = transfer.cloned();
     encode(&message).into_bytes()
 }
 

@@ -8,7 +8,7 @@ mod gateway;
 #[path = "support/shipments.rs"]
 mod shipments;
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -39,9 +39,13 @@ const STREAM_MESSAGES: u64 = 20_000;
 const HOLD: Duration = Duration::from_secs(5);
 /// Replies read back after the hold.
 const READ_BACK: usize = 500;
-/// Most requests the transport may take while the replies are not read: far below
-/// `STREAM_MESSAGES` (the HTTP/2 windows of both sides and the server's reply window).
-const MAX_PULLED: usize = (STREAM_MESSAGES / 4) as usize;
+/// The streaming client's HTTP/2 receive window (its replies), bytes.
+const CLIENT_WINDOW: u32 = 64 * 1024;
+/// Most requests the transport may take while the replies are not read, a tenth of
+/// `STREAM_MESSAGES`: what the server's HTTP/2 receive window (1 MiB by default), the client's
+/// send buffer (1 MiB), the server's reply window (16) and the client's receive window hold,
+/// in messages of ~2.5 kB, with room to spare.
+const MAX_PULLED: usize = (STREAM_MESSAGES / 10) as usize;
 /// Most growth of the server's resident memory while the replies are not read.
 const MAX_RSS_GROWTH_KIB: u64 = 64 * 1024;
 const STREAM_SEED: u64 = 0x5157_1000;
@@ -59,7 +63,8 @@ struct Ack {
 #[derive(Debug, Default)]
 struct Seen {
     acks: Vec<Ack>,
-    /// Replies other than ACCEPTED for fresh blocks (none expected).
+    /// Replies other than ACCEPTED for fresh blocks, and failures before the kill (none
+    /// expected).
     unexpected: Vec<String>,
     /// Calls that failed (the kill).
     failed: usize,
@@ -89,15 +94,15 @@ fn acknowledged_declarations_survive_sigkill_of_the_gateway() {
                 break;
             }
             let delay = Duration::from_millis(rng.between(KILL_AFTER_MS.0, KILL_AFTER_MS.1));
-            let (seen, in_flight) = load_then_kill(
-                &mut gateway,
-                &client,
-                ROUND_SEED + round as u64,
+            let load = Load {
+                seed: ROUND_SEED + round as u64,
                 round,
-                &rules,
-                delay,
-            )
-            .await;
+                rules: rules.clone(),
+                next: AtomicU64::new(0),
+                in_flight: AtomicUsize::new(0),
+                killed: AtomicBool::new(false),
+            };
+            let (seen, in_flight) = load_then_kill(&mut gateway, &client, load, delay).await;
             kills += 1;
             eprintln!(
                 "round {round}: killed after {} ms with {in_flight} submissions in flight: \
@@ -126,7 +131,7 @@ fn acknowledged_declarations_survive_sigkill_of_the_gateway() {
         );
         assert!(
             unexpected.is_empty(),
-            "fresh blocks not accepted: {unexpected:?}"
+            "fresh blocks not accepted, or calls failed before a kill: {unexpected:#?}"
         );
         assert!(lost.is_empty(), "acknowledged but lost: {lost:#?}");
         assert!(!acks.is_empty(), "nothing was acknowledged");
@@ -166,12 +171,23 @@ fn a_slow_submit_stream_consumer_does_not_grow_server_memory() {
                 request(order_message(STREAM_SEED, n, &rules))
             })
         };
-        let mut replies = tokio::time::timeout(PHASE_TIMEOUT, client.submit_stream(requests))
+        // A client with a small receive window, so that what it buffers itself does not hide
+        // what the server does.
+        let mut streaming = GatewayClient::new(
+            gateway
+                .endpoint()
+                .initial_stream_window_size(CLIENT_WINDOW)
+                .connect()
+                .await
+                .unwrap(),
+        );
+        let mut replies = tokio::time::timeout(PHASE_TIMEOUT, streaming.submit_stream(requests))
             .await
             .expect("the stream opens")
             .unwrap()
             .into_inner();
         // Hold the reply stream without reading it.
+        let request_bytes = order_message(STREAM_SEED, 0, &rules).len();
         let mut samples = Vec::new();
         let hold_end = Instant::now() + HOLD;
         while Instant::now() < hold_end {
@@ -181,8 +197,8 @@ fn a_slow_submit_stream_consumer_does_not_grow_server_memory() {
         let held = pulled.load(Ordering::SeqCst);
         let rss_after = gateway.rss_kib();
         eprintln!(
-            "slow consumer: {held} of {STREAM_MESSAGES} requests pulled while the replies were \
-             not read (every 0.5 s: {samples:?}); server RSS {} KiB before, {} KiB after \
+            "slow consumer: {held} of {STREAM_MESSAGES} requests (~{request_bytes} bytes each) \
+             pulled while the replies were not read (every 0.5 s: {samples:?}); server RSS {} KiB before, {} KiB after \
              ({:+} KiB)",
             rss_before,
             rss_after,
@@ -237,30 +253,35 @@ fn a_slow_submit_stream_consumer_does_not_grow_server_memory() {
     });
 }
 
+/// What the submitters of a round share.
+struct Load {
+    seed: u64,
+    round: usize,
+    rules: Arc<Rules>,
+    /// The next shipment to submit.
+    next: AtomicU64,
+    /// Calls sent and not yet answered.
+    in_flight: AtomicUsize,
+    /// Set just before the kill: a call failing after it failed because of it.
+    killed: AtomicBool,
+}
+
 /// Runs `WORKERS` submitters against the gateway and SIGKILLs it after `delay`; what they saw
 /// and how many calls were in flight at the kill.
 async fn load_then_kill(
     gateway: &mut Gateway,
     client: &GatewayClient<Channel>,
-    seed: u64,
-    round: usize,
-    rules: &Arc<Rules>,
+    load: Load,
     delay: Duration,
 ) -> (Seen, usize) {
-    let next = Arc::new(AtomicU64::new(0));
-    let in_flight = Arc::new(AtomicUsize::new(0));
+    let load = Arc::new(load);
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..WORKERS {
-        let (client, next, in_flight, rules) = (
-            client.clone(),
-            next.clone(),
-            in_flight.clone(),
-            rules.clone(),
-        );
-        workers.spawn(submitter(client, seed, round, next, in_flight, rules));
+        workers.spawn(submitter(client.clone(), load.clone()));
     }
     tokio::time::sleep(delay).await;
-    let at_kill = in_flight.load(Ordering::SeqCst);
+    load.killed.store(true, Ordering::SeqCst);
+    let at_kill = load.in_flight.load(Ordering::SeqCst);
     gateway.kill();
     let mut seen = Seen::default();
     let deadline = tokio::time::Instant::now() + PHASE_TIMEOUT;
@@ -276,28 +297,32 @@ async fn load_then_kill(
     (seen, at_kill)
 }
 
-/// Submits the messages of shipments `next, next+1, …` of `seed` until a call fails.
-async fn submitter(
-    mut client: GatewayClient<Channel>,
-    seed: u64,
-    round: usize,
-    next: Arc<AtomicU64>,
-    in_flight: Arc<AtomicUsize>,
-    rules: Arc<Rules>,
-) -> Seen {
+/// Submits the messages of shipments `next, next+1, …` until a call fails.
+async fn submitter(mut client: GatewayClient<Channel>, load: Arc<Load>) -> Seen {
     let mut seen = Seen::default();
+    let round = load.round;
     loop {
-        let n = next.fetch_add(1, Ordering::SeqCst);
-        for sent in shipment_messages(seed, n, &rules) {
+        let n = load.next.fetch_add(1, Ordering::SeqCst);
+        for sent in shipment_messages(load.seed, n, &load.rules) {
             let xml = Arc::new(sent.xml);
-            in_flight.fetch_add(1, Ordering::SeqCst);
+            load.in_flight.fetch_add(1, Ordering::SeqCst);
             let reply = client.submit(request(xml.as_ref().clone())).await;
-            in_flight.fetch_sub(1, Ordering::SeqCst);
-            let Ok(reply) = reply else {
-                seen.failed += 1;
-                return seen;
+            load.in_flight.fetch_sub(1, Ordering::SeqCst);
+            let reply = match reply {
+                Ok(reply) => reply.into_inner(),
+                Err(status) => {
+                    if !load.killed.load(Ordering::SeqCst) {
+                        seen.unexpected.push(format!(
+                            "round {round}, shipment {n}: failed before the kill: {:?} {}",
+                            status.code(),
+                            status.message()
+                        ));
+                    }
+                    seen.failed += 1;
+                    return seen;
+                }
             };
-            for block in reply.into_inner().blocks {
+            for block in reply.blocks {
                 match outcome(&block) {
                     Outcome::Accepted => seen.acks.push(Ack {
                         round,
@@ -360,8 +385,10 @@ fn on_file(store: &Store, ack: &Ack, rules: &Rules) -> Option<String> {
         return Some(format!("{what}: no declaration record"));
     };
     let sent = ceb::decode(&ack.xml, &rules.limits).expect("what was sent decodes");
-    let decoded = ceb::decode(&stored, &rules.limits)
-        .or_else(|_| ceb::decode(&re_enveloped(&stored, &ack.xml), &rules.limits));
+    let decoded = ceb::decode(&stored, &rules.limits).or_else(|direct| {
+        ceb::decode(&re_enveloped(&stored, &ack.xml), &rules.limits)
+            .map_err(|again| format!("{direct}; with the envelope of the message sent: {again}"))
+    });
     match decoded {
         Ok(message)
             if message.blocks.len() == 1 && message.blocks[0].body == sent.blocks[0].body =>
@@ -380,10 +407,10 @@ fn on_file(store: &Store, ack: &Ack, rules: &Rules) -> Option<String> {
     }
 }
 
-/// The stored declaration is the block alone in a bare envelope (`guid="-"`, no
-/// `BaseTransfer`, no signature), which `ceb::decode` refuses as a data message: give it the
-/// root guid and the envelope tail of the message it was sent in, so that the decoder checks
-/// every element of the stored block.
+/// A stored declaration kept as the block alone in a bare envelope (`guid="-"`, no
+/// `BaseTransfer`, no signature) is refused by `ceb::decode` as a data message: give it the
+/// root guid and the envelope tail (`BaseTransfer`, signature) of the message it came in, so
+/// that the decoder still checks every element of the stored block.
 fn re_enveloped(stored: &[u8], sent: &[u8]) -> Vec<u8> {
     let (stored, sent) = (
         String::from_utf8_lossy(stored),
@@ -393,10 +420,10 @@ fn re_enveloped(stored: &[u8], sent: &[u8]) -> Vec<u8> {
         .split_once(" guid=\"")
         .and_then(|(_, rest)| rest.split('"').next())
         .unwrap_or_default();
-    let tail = sent
-        .find("<ceb:BaseTransfer>")
-        .zip(sent.rfind("</ceb:"))
-        .map_or("", |(from, to)| &sent[from..to]);
+    let tail = match sent.find("<ceb:BaseTransfer>").zip(sent.rfind("</ceb:")) {
+        Some((from, to)) if !stored.contains("<ceb:BaseTransfer>") => &sent[from..to],
+        _ => "",
+    };
     let Some(close) = stored.rfind("</ceb:") else {
         return stored.into_owned().into_bytes();
     };

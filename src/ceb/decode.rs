@@ -27,10 +27,17 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Message<'static>, DecodeE
 /// Decodes a message from UTF-8 text (as [`to_utf8`] gives it), borrowing element text from
 /// it. The size limit applies to the bytes as received, so it is checked by [`to_utf8`].
 pub fn decode_str<'a>(src: &'a str, limits: &Limits) -> Result<Message<'a>, DecodeError> {
-    walk_message(src, limits).map_err(|e| *e)
+    walk_message(src, limits, true).map_err(|e| *e)
 }
 
-fn walk_message<'a>(src: &'a str, limits: &Limits) -> Result<Message<'a>, Failure> {
+/// Decodes a message the gateway itself stored after accepting it (the canonical form of one
+/// block): as [`decode_str`], except that the envelope (`BaseTransfer`, `ds:Signature`), which
+/// was checked when the message arrived, need not be there.
+pub fn decode_stored<'a>(src: &'a str, limits: &Limits) -> Result<Message<'a>, DecodeError> {
+    walk_message(src, limits, false).map_err(|e| *e)
+}
+
+fn walk_message<'a>(src: &'a str, limits: &Limits, envelope: bool) -> Result<Message<'a>, Failure> {
     let mut cur = Cursor::new(src, *limits);
     let root = cur.root()?;
     let root_name = root.local_string();
@@ -58,6 +65,7 @@ fn walk_message<'a>(src: &'a str, limits: &Limits) -> Result<Message<'a>, Failur
             envelope_defects: Vec::new(),
         },
         stage: Stage::Blocks,
+        envelope,
         blocks: 0,
         max_blocks: kind.map_or(limits.max_blocks, |k| k.max_blocks().min(limits.max_blocks)),
     };
@@ -89,6 +97,8 @@ struct Walk<'a> {
     kind: Option<MessageKind>,
     message: Message<'a>,
     stage: Stage,
+    /// Whether the envelope the schema requires must be there.
+    envelope: bool,
     blocks: usize,
     max_blocks: usize,
 }
@@ -219,7 +229,7 @@ impl<'a> Walk<'a> {
             let block = self.kind.map_or("a business block", |k| k.block());
             return Err(cur.error(DecodeErrorKind::Missing(block.into()), None));
         }
-        let Some(kind) = self.kind else {
+        let Some(kind) = self.kind.filter(|_| self.envelope) else {
             return Ok(());
         };
         if kind.has_envelope() && self.message.transfer.is_none() {

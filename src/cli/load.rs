@@ -51,6 +51,7 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
         workers.spawn(async move {
             let mut latencies = Vec::new();
             let (mut accepted, mut failed) = (0u64, 0u64);
+            let mut first_error: Option<tonic::Status> = None;
             let mut other: Vec<v1::BlockOutcome> = Vec::new();
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -72,19 +73,24 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
                             }
                         }
                     }
-                    Err(_) => failed += 1,
+                    Err(status) => {
+                        failed += 1;
+                        first_error.get_or_insert(status);
+                    }
                 }
             }
-            (latencies, accepted, failed, other)
+            (latencies, accepted, failed, other, first_error)
         });
     }
     let (mut latencies, mut accepted, mut failed, mut other) = (Vec::new(), 0, 0, Vec::new());
+    let mut first_error = None;
     while let Some(done) = workers.join_next().await {
-        let (l, a, f, o) = done?;
+        let (l, a, f, o, e) = done?;
         latencies.extend(l);
         accepted += a;
         failed += f;
         other.extend(o);
+        first_error = first_error.or(e);
     }
     let elapsed = started.elapsed();
     latencies.sort();
@@ -117,6 +123,14 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
             stats.commits as f64 / stats.fsyncs.max(1) as f64
         )?;
         let _ = stop.send(());
+    }
+    if let Some(status) = &first_error {
+        writeln!(
+            out,
+            "the first failed call: {:?}: {}",
+            status.code(),
+            status.message()
+        )?;
     }
     if let Some(first) = other.first() {
         writeln!(

@@ -295,7 +295,7 @@ pub fn document(
         .read(Tree::Declarations, &record_key(&r.sender, &r.key))?
         .ok_or_else(|| corrupt("missing".into()))?;
     let text = std::str::from_utf8(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    let message = ceb::decode_str(text, limits).map_err(|e| corrupt(e.to_string()))?;
+    let message = ceb::decode_stored(text, limits).map_err(|e| corrupt(e.to_string()))?;
     match message.blocks.into_iter().next().map(|b| b.body) {
         Some(Body::Ceb(doc)) => Ok(doc.into_owned()),
         _ => Err(corrupt("no block".into())),
