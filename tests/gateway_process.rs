@@ -408,9 +408,9 @@ fn on_file(store: &Store, ack: &Ack, rules: &Rules) -> Option<String> {
 }
 
 /// A stored declaration kept as the block alone in a bare envelope (`guid="-"`, no
-/// `BaseTransfer`, no signature) is refused by `ceb::decode` as a data message: give it the
-/// root guid and the envelope tail (`BaseTransfer`, signature) of the message it came in, so
-/// that the decoder still checks every element of the stored block.
+/// `BaseTransfer` or no signature) is refused by `ceb::decode` as a data message: give it the
+/// root guid and the envelope parts it lacks from the message it came in, so that the decoder
+/// still checks every element of the stored block.
 fn re_enveloped(stored: &[u8], sent: &[u8]) -> Vec<u8> {
     let (stored, sent) = (
         String::from_utf8_lossy(stored),
@@ -420,10 +420,15 @@ fn re_enveloped(stored: &[u8], sent: &[u8]) -> Vec<u8> {
         .split_once(" guid=\"")
         .and_then(|(_, rest)| rest.split('"').next())
         .unwrap_or_default();
-    let tail = match sent.find("<ceb:BaseTransfer>").zip(sent.rfind("</ceb:")) {
-        Some((from, to)) if !stored.contains("<ceb:BaseTransfer>") => &sent[from..to],
-        _ => "",
+    let close = sent.rfind("</ceb:").unwrap_or(sent.len());
+    let from = if !stored.contains("<ceb:BaseTransfer>") {
+        sent.find("<ceb:BaseTransfer>")
+    } else if !stored.contains("<ds:Signature") {
+        sent.find("<ds:Signature")
+    } else {
+        None
     };
+    let tail = from.map_or("", |from| &sent[from..close]);
     let Some(close) = stored.rfind("</ceb:") else {
         return stored.into_owned().into_bytes();
     };

@@ -215,8 +215,12 @@ impl<'r> Ledger<'r> {
             self.register_order_no(view)?;
             self.event(StatusEvent::created(&self.shipment, &enterprises));
         }
-        for step in self.shipment.history[self.history_before..].to_vec() {
-            self.event(StatusEvent::step(&self.shipment, &step, &enterprises));
+        let steps: Vec<StatusEvent> = self.shipment.history[self.history_before..]
+            .iter()
+            .map(|step| StatusEvent::step(&self.shipment, step, &enterprises))
+            .collect();
+        for step in steps {
+            self.event(step);
         }
         let (old_state, old_enterprises) = match &self.before {
             Some(r) => (super::record::state_named(&r.state), r.enterprises.clone()),
@@ -232,11 +236,14 @@ impl<'r> Ledger<'r> {
             }
         }
         for e in &enterprises {
-            self.writes.puts.push((
-                Tree::Index,
-                keys::by_enterprise(e, self.shipment.state, &key),
-                Vec::new(),
-            ));
+            let listed = old_state == Some(self.shipment.state) && old_enterprises.contains(e);
+            if !listed {
+                self.writes.puts.push((
+                    Tree::Index,
+                    keys::by_enterprise(e, self.shipment.state, &key),
+                    Vec::new(),
+                ));
+            }
         }
         self.unique_numbers();
         let record = Record::of(&self.shipment, self.docs.clone(), enterprises);
@@ -303,13 +310,18 @@ impl<'r> Ledger<'r> {
         Ok(())
     }
 
-    /// Keeps the U1 indexes pointing at this shipment for its waybill and payment numbers.
+    /// Keeps the U1 indexes pointing at this shipment for its waybill and payment numbers
+    /// (written when the document on file changed).
     fn unique_numbers(&mut self) {
+        let unchanged = |kind: &str| {
+            self.before.as_ref().and_then(|r| r.docs.get(kind)) == self.docs.get(kind)
+        };
+        let (waybill_same, payment_same) = (unchanged("waybill"), unchanged("payment"));
         let key = (
             self.shipment.key.ebp_code.as_str().to_owned(),
             self.shipment.key.order_no.as_str().to_owned(),
         );
-        if let Some((k, guid)) = self.shipment.waybill.as_ref().and_then(|f| {
+        if let Some((k, guid)) = self.shipment.waybill.as_ref().filter(|_| !waybill_same).and_then(|f| {
             Some((
                 waybill_number(&f.doc)?,
                 f.guid.as_ref()?.as_str().to_owned(),
@@ -321,7 +333,7 @@ impl<'r> Ledger<'r> {
             };
             self.writes.puts.push((Tree::Index, k, entry.to_bytes()));
         }
-        if let Some((k, guid)) = self.shipment.payment.as_ref().and_then(|f| {
+        if let Some((k, guid)) = self.shipment.payment.as_ref().filter(|_| !payment_same).and_then(|f| {
             Some((
                 payment_number(&f.doc)?,
                 f.guid.as_ref()?.as_str().to_owned(),

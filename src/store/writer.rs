@@ -6,7 +6,7 @@
 //! across two. Events of one group see each other's writes (through [`View`]'s overlay), so a
 //! group is applied exactly as if its events had been written one after another.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
