@@ -57,7 +57,14 @@ pub async fn run(
         .build_v1()
         .expect("the built-in descriptor sets are valid");
     let max = state.max_message_bytes;
-    let gateway = GatewayServer::new(Gateway::new(state))
+    // Streams that would run forever (watchers) end when shutdown begins, so that the graceful
+    // shutdown does not wait on them.
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = closing.send(true);
+    };
+    let gateway = GatewayServer::new(Gateway::new(state, closed))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     Server::builder()

@@ -137,7 +137,14 @@ pub fn plan_xml(
                 received_at,
             };
             let transfer = message.transfer.as_ref();
-            Verdict::Accept(event(at, block.into_owned(), transfer, kind.root(), now, rules))
+            Verdict::Accept(event(
+                at,
+                block.into_owned(),
+                transfer,
+                kind.root(),
+                now,
+                rules,
+            ))
         } else {
             Verdict::Reject(report)
         };

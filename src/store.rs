@@ -89,7 +89,10 @@ pub struct Accepted {
 /// A decision the writer makes on the state on file (reads through a [`View`] that includes
 /// the writes of earlier events), adding writes to the event or refusing it. Runs once, on the
 /// writer thread, only for an event that is not a repeat.
-pub struct Fold(pub Box<dyn FnOnce(&View<'_>) -> Result<Folded, StoreError> + Send>);
+pub struct Fold(pub Box<FoldFn>);
+
+/// The work of a [`Fold`].
+pub type FoldFn = dyn FnOnce(&View<'_>) -> Result<Folded, StoreError> + Send;
 
 impl Fold {
     /// Wraps `f`.

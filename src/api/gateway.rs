@@ -26,12 +26,13 @@ const BLOCKING_ABOVE: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct Gateway {
     state: Arc<State>,
+    closing: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Gateway {
-    /// A service over `state`.
-    pub fn new(state: Arc<State>) -> Gateway {
-        Gateway { state }
+    /// A service over `state`; `closing` turns true when the server begins to shut down.
+    pub fn new(state: Arc<State>, closing: tokio::sync::watch::Receiver<bool>) -> Gateway {
+        Gateway { state, closing }
     }
 
     /// Handles one submission: plan (decode + validate), commit the clean blocks together,
@@ -73,7 +74,10 @@ impl Gateway {
                         .as_ref()
                         .and_then(|r| r.violations.first().cloned())
                         .filter(|_| late);
-                    Ok((block_outcome(index, &key, outcome, report.as_ref()), refusal))
+                    Ok((
+                        block_outcome(index, &key, outcome, report.as_ref()),
+                        refusal,
+                    ))
                 }
             })
             .collect();
@@ -243,6 +247,7 @@ impl v1::gateway_server::Gateway for Gateway {
         Ok(Response::new(shipments::watch(
             self.state.store.clone(),
             request.into_inner(),
+            self.closing.clone(),
         )))
     }
 

@@ -85,7 +85,11 @@ pub fn list(
 }
 
 /// `WatchShipments`: events after the requested sequence, then live ones as they are written.
-pub fn watch(store: Store, request: v1::WatchShipmentsRequest) -> EventStream {
+pub fn watch(
+    store: Store,
+    request: v1::WatchShipmentsRequest,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) -> EventStream {
     let (tx, rx) = mpsc::channel(WATCH_WINDOW);
     let mut written = store.subscribe();
     tokio::spawn(async move {
@@ -102,6 +106,10 @@ pub fn watch(store: Store, request: v1::WatchShipmentsRequest) -> EventStream {
                 tokio::select! {
                     changed = written.changed() => if changed.is_err() { return },
                     () = tx.closed() => return,
+                    () = closed(&mut closing) => {
+                        let _ = tx.send(Err(Status::unavailable("the gateway is shutting down; resume from the last sequence"))).await;
+                        return;
+                    }
                 }
                 continue;
             }
@@ -122,6 +130,18 @@ pub fn watch(store: Store, request: v1::WatchShipmentsRequest) -> EventStream {
         }
     });
     Box::pin(ReceiverStream::new(rx))
+}
+
+/// Completes once `closing` is true (or its sender is gone).
+async fn closed(closing: &mut tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *closing.borrow_and_update() {
+            return;
+        }
+        if closing.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 fn status_event(sequence: u64, e: StatusEvent) -> v1::StatusEvent {

@@ -313,33 +313,46 @@ impl<'r> Ledger<'r> {
     /// Keeps the U1 indexes pointing at this shipment for its waybill and payment numbers
     /// (written when the document on file changed).
     fn unique_numbers(&mut self) {
-        let unchanged = |kind: &str| {
-            self.before.as_ref().and_then(|r| r.docs.get(kind)) == self.docs.get(kind)
-        };
+        let unchanged =
+            |kind: &str| self.before.as_ref().and_then(|r| r.docs.get(kind)) == self.docs.get(kind);
         let (waybill_same, payment_same) = (unchanged("waybill"), unchanged("payment"));
         let key = (
             self.shipment.key.ebp_code.as_str().to_owned(),
             self.shipment.key.order_no.as_str().to_owned(),
         );
-        if let Some((k, guid)) = self.shipment.waybill.as_ref().filter(|_| !waybill_same).and_then(|f| {
-            Some((
-                waybill_number(&f.doc)?,
-                f.guid.as_ref()?.as_str().to_owned(),
-            ))
-        }) {
+        if let Some((k, guid)) = self
+            .shipment
+            .waybill
+            .as_ref()
+            .filter(|_| !waybill_same)
+            .and_then(|f| {
+                Some((
+                    waybill_number(&f.doc)?,
+                    f.guid.as_ref()?.as_str().to_owned(),
+                ))
+            })
+        {
             let entry = Numbered {
+                order_no: key.1.clone(),
                 shipment: Some(key.clone()),
                 guid,
             };
             self.writes.puts.push((Tree::Index, k, entry.to_bytes()));
         }
-        if let Some((k, guid)) = self.shipment.payment.as_ref().filter(|_| !payment_same).and_then(|f| {
-            Some((
-                payment_number(&f.doc)?,
-                f.guid.as_ref()?.as_str().to_owned(),
-            ))
-        }) {
+        if let Some((k, guid)) = self
+            .shipment
+            .payment
+            .as_ref()
+            .filter(|_| !payment_same)
+            .and_then(|f| {
+                Some((
+                    payment_number(&f.doc)?,
+                    f.guid.as_ref()?.as_str().to_owned(),
+                ))
+            })
+        {
             let entry = Numbered {
+                order_no: key.1.clone(),
                 shipment: Some(key),
                 guid,
             };
@@ -367,6 +380,9 @@ pub struct Route {
 struct Numbered {
     shipment: Option<(String, String)>,
     guid: String,
+    /// The waybill's own orderNo (where it waits, while it has no shipment).
+    #[serde(default)]
+    order_no: String,
 }
 
 impl Numbered {
@@ -461,7 +477,9 @@ fn keyed(
     }
     let mut ledger = Ledger::load_or_new(view, key, rules)?;
     if ledger.shipment.waybill.is_none() {
-        join_pending_waybill(view, &mut ledger, doc)?;
+        if let Err(refusal) = join_pending_waybill(view, &mut ledger, doc)? {
+            return Ok(Folded::Refuse(refusal));
+        }
     }
     let inventory_before = ledger.docs.get("inventory").map(|r| r.key.clone());
     if let Err(refusal) = ledger.apply(arrival) {
@@ -533,13 +551,8 @@ fn join_pending_waybill(
     view: &dyn Read,
     ledger: &mut Ledger<'_>,
     arriving: &Document<'_>,
-) -> Result<(), StoreError> {
+) -> Result<Result<(), Refusal>, StoreError> {
     let order_no = ledger.shipment.key.order_no.as_str().to_owned();
-    let list_key = keys::pending_waybills(&order_no);
-    let mut list = pending(view, &list_key)?;
-    if list.is_empty() {
-        return Ok(());
-    }
     let named = match arriving {
         Document::Inventory(i) => i
             .head
@@ -556,6 +569,20 @@ fn join_pending_waybill(
             i.logistics_no.as_ref()?.as_str().to_owned(),
         ))
     });
+    // K3: the waybill the inventory names, wherever it waits (under a wrong orderNo, joining
+    // it is refused with the K4 mismatch); else K4: the one waiting under this orderNo when
+    // this platform is the only one with this orderNo.
+    let by_number = match &named {
+        Some((code, no)) => Numbered::read(view, &keys::logistics_no(code, no))?
+            .filter(|held| held.shipment.is_none())
+            .map(|held| held.order_no),
+        None => None,
+    };
+    let list_key = keys::pending_waybills(by_number.as_deref().unwrap_or(&order_no));
+    let mut list = pending(view, &list_key)?;
+    if list.is_empty() {
+        return Ok(Ok(()));
+    }
     let mut platforms = platforms(view, &keys::order_no(&order_no))?;
     let ebp = ledger.shipment.key.ebp_code.as_str().to_owned();
     if !platforms.contains(&ebp) {
@@ -569,7 +596,7 @@ fn join_pending_waybill(
         None => None,
     };
     let Some(index) = pick else {
-        return Ok(());
+        return Ok(Ok(()));
     };
     let waiting = list[index].clone();
     let doc = super::record::document(view, &waiting.at, &ledger.rules.limits)?;
@@ -581,9 +608,9 @@ fn join_pending_waybill(
         },
         at: waiting.at.clone(),
     };
-    if ledger.apply(&arrival).is_err() {
-        // It stays waiting; the arriving document is judged without it.
-        return Ok(());
+    // The waybill on file does not fit: the arriving document, which joins it, is refused.
+    if let Err(refusal) = ledger.apply(&arrival) {
+        return Ok(Err(refusal));
     }
     list.remove(index);
     if list.is_empty() {
@@ -595,7 +622,7 @@ fn join_pending_waybill(
             serde_json::to_vec(&list).unwrap_or_default(),
         ));
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// A waybill: into the shipment its number or order number points to, else kept waiting.
@@ -639,9 +666,20 @@ fn waybill(
         .as_ref()
         .map_or("", |t| t.as_str())
         .to_owned();
-    let target = match held.and_then(|h| h.shipment) {
-        Some((ebp, order)) => Some((ebp, order)),
-        None => {
+    let target = match held {
+        Some(Numbered {
+            shipment: Some((ebp, order)),
+            ..
+        }) => Some((ebp, order)),
+        // A change or delete of a waybill still waiting for its order.
+        Some(Numbered {
+            shipment: None,
+            order_no: waits_under,
+            ..
+        }) if app_type != AppType::New => {
+            return wait(view, arrival, w, app_type, number, &waits_under);
+        }
+        _ => {
             let candidates = platforms(view, &keys::order_no(&order_no))?;
             match candidates.as_slice() {
                 [only] => Some((only.clone(), order_no.clone())),
@@ -721,6 +759,7 @@ fn wait(
             let entry = Numbered {
                 shipment: None,
                 guid: arrival.at.key.clone(),
+                order_no: order_no.to_owned(),
             };
             writes.puts.push((Tree::Index, k, entry.to_bytes()));
         }

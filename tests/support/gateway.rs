@@ -104,7 +104,8 @@ impl Gateway {
             };
             if Instant::now() > deadline {
                 panic!(
-                    "the gateway on {} did not answer Echo within {READY_TIMEOUT:?}: {last}; stderr:\n{}",
+                    "the gateway on {} did not answer Echo within {READY_TIMEOUT:?}: {last}; \
+                     stderr:\n{}",
                     self.addr,
                     self.log()
                 );
