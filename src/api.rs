@@ -26,6 +26,24 @@ pub struct State {
     pub store: Store,
     /// Largest request message, bytes.
     pub max_message_bytes: usize,
+    /// Replies a `SubmitStream` keeps ready before it stops reading requests.
+    pub stream_window: usize,
+    /// Messages larger than this many bytes are decoded off the async threads.
+    pub blocking_above_bytes: usize,
+}
+
+impl State {
+    /// The handlers' state over `rules` and `store`, with the defaults of `config/default.toml`.
+    pub fn new(rules: Arc<Rules>, store: Store) -> State {
+        let server = crate::config::Config::default().server;
+        State {
+            max_message_bytes: rules.limits.max_message_bytes,
+            rules,
+            store,
+            stream_window: server.stream_window.get(),
+            blocking_above_bytes: server.blocking_above_bytes,
+        }
+    }
 }
 
 /// Accepted connections with Nagle's algorithm off: replies are small and must not wait for

@@ -35,11 +35,7 @@ async fn start(dir: &Path) -> Server {
     let store = Store::open(dir, StoreConfig::default()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
-    let state = Arc::new(State {
-        max_message_bytes: rules().limits.max_message_bytes,
-        rules: Arc::new(rules().clone()),
-        store: store.clone(),
-    });
+    let state = Arc::new(State::new(Arc::new(rules().clone()), store.clone()));
     let (stop, stopped) = oneshot::channel::<()>();
     let done = tokio::spawn(async move {
         api::run(listener, state, async {

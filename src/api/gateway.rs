@@ -17,11 +17,6 @@ use crate::pb::{self, v1};
 use crate::report::Report;
 use crate::store::Committed;
 
-/// Replies a stream keeps ready before it stops reading requests (flow control).
-const STREAM_WINDOW: usize = 16;
-/// Messages larger than this are decoded off the async threads.
-const BLOCKING_ABOVE: usize = 64 * 1024;
-
 /// The service; cheap to clone.
 #[derive(Clone)]
 pub struct Gateway {
@@ -98,7 +93,7 @@ impl Gateway {
         let sender = request.sender.clone();
         match request.payload {
             Some(v1::submit_request::Payload::CebXml(bytes)) => {
-                if bytes.len() > BLOCKING_ABOVE {
+                if bytes.len() > self.state.blocking_above_bytes {
                     let state = self.state.clone();
                     return tokio::task::spawn_blocking(move || plan_xml(&bytes, &sender, &state))
                         .await
@@ -206,7 +201,7 @@ impl v1::gateway_server::Gateway for Gateway {
         request: Request<Streaming<v1::SubmitRequest>>,
     ) -> Result<Response<Self::SubmitStreamStream>, Status> {
         let mut requests = request.into_inner();
-        let (replies, out) = mpsc::channel(STREAM_WINDOW);
+        let (replies, out) = mpsc::channel(self.state.stream_window.max(1));
         let gateway = self.clone();
         tokio::spawn(async move {
             // One request at a time, in order; a full reply window stops the reading, and

@@ -160,11 +160,7 @@ async fn start_embedded(rules: &Rules) -> anyhow::Result<(String, Embedded)> {
     let store = Store::open(&dir, StoreConfig::default())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    let state = Arc::new(State {
-        max_message_bytes: rules.limits.max_message_bytes,
-        rules: Arc::new(rules.clone()),
-        store: store.clone(),
-    });
+    let state = Arc::new(State::new(Arc::new(rules.clone()), store.clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = api::run(listener, state, async {

@@ -32,9 +32,9 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         server.data.display()
     );
     let state = Arc::new(State {
-        max_message_bytes: rules.limits.max_message_bytes,
-        rules: Arc::new(rules),
-        store: store.clone(),
+        stream_window: config.server.stream_window.get(),
+        blocking_above_bytes: config.server.blocking_above_bytes,
+        ..State::new(Arc::new(rules), store.clone())
     });
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
