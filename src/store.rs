@@ -175,6 +175,9 @@ pub enum StoreError {
     /// The writer is gone (the store is shutting down).
     #[error("store: closed")]
     Closed,
+    /// A write or fsync failed earlier: the store takes nothing more until it is reopened.
+    #[error("store: a write or fsync failed; nothing more is written until a restart")]
+    Failed,
     /// A stored record does not read back.
     #[error("store: corrupt record: {0}")]
     Corrupt(String),
@@ -236,6 +239,7 @@ impl Store {
                 config,
                 stats: stats.clone(),
                 published: published_tx,
+                failed: std::sync::atomic::AtomicBool::new(false),
             },
             requests,
         )?;

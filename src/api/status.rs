@@ -39,5 +39,9 @@ pub fn empty() -> Status {
 
 /// The store failed: nothing was acknowledged.
 pub fn store(err: &StoreError) -> Status {
-    Status::unavailable(format!("not stored, try again: {err}"))
+    match err {
+        // A record that does not read back will not read back on a retry either.
+        StoreError::Corrupt(_) => Status::internal(format!("not stored: {err}")),
+        _ => Status::unavailable(format!("not stored, try again: {err}")),
+    }
 }

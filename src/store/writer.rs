@@ -58,6 +58,9 @@ pub(super) struct Writer {
     pub stats: Arc<SharedStats>,
     /// The last status-event sequence on disk, for watchers.
     pub published: watch::Sender<u64>,
+    /// Set when a write or fsync failed: what sled holds may then differ from what is on disk
+    /// (a retry would be taken for a repeat), so nothing more is written until a restart.
+    pub failed: std::sync::atomic::AtomicBool,
 }
 
 pub(super) fn start(
@@ -85,6 +88,12 @@ pub(super) fn start(
 
 impl Writer {
     fn write_batch(&self, durable: &mut Durable, batch: &mut Vec<Request>) {
+        if self.failed.load(Ordering::Relaxed) {
+            for request in batch.drain(..) {
+                let _ = request.reply.send(Err(StoreError::Failed));
+            }
+            return;
+        }
         let mut group = Group::default();
         let outcomes: Vec<Result<Committed, StoreError>> = batch
             .iter_mut()
@@ -102,6 +111,9 @@ impl Writer {
             Ok(())
         };
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        if synced.is_err() {
+            self.failed.store(true, Ordering::Relaxed);
+        }
         if synced.is_ok() {
             self.stats.commits.fetch_add(wrote, Ordering::Relaxed);
             self.stats.fsyncs.store(durable.fsyncs, Ordering::Relaxed);
