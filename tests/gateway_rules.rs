@@ -339,6 +339,7 @@ async fn t1_routes_in_every_arrival_order_and_watchers_resume_without_gaps() {
         seen.push(next_event(&mut watch, &seen).await);
     }
     assert!(seen.windows(2).all(|w| w[0].sequence < w[1].sequence));
+    assert!(seen.iter().all(|e| e.at_unix_ms > 0), "{seen:#?}");
     let routed = seen.iter().filter(|e| e.state == "routed").count();
     assert_eq!(routed, orders.len());
     // A live event arrives on the open stream: cancel the first shipment.

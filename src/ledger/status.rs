@@ -34,7 +34,7 @@ impl StatusEvent {
             order_no: s.key.order_no.as_str().to_owned(),
             from: String::new(),
             state: first.map_or(s.state, |t| t.from).name().to_owned(),
-            at: first.map_or(0, |t| t.at),
+            at: first.map_or_else(|| latest_received(s), |t| t.at),
             cause: "first document on file".to_owned(),
             enterprises: enterprises.to_vec(),
         }
@@ -62,4 +62,18 @@ impl StatusEvent {
     pub fn from_bytes(bytes: &[u8]) -> Result<StatusEvent, StoreError> {
         serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("status event: {e}")))
     }
+}
+
+/// When the last document on file was received (Unix milliseconds; 0 with none).
+fn latest_received(s: &Shipment) -> u64 {
+    [
+        s.order.as_ref().map(|f| f.received_at),
+        s.payment.as_ref().map(|f| f.received_at),
+        s.waybill.as_ref().map(|f| f.received_at),
+        s.inventory.as_ref().map(|f| f.received_at),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(0)
 }
