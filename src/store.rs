@@ -220,7 +220,9 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store in folder `path` and starts its writer thread.
     pub fn open(path: &Path, config: StoreConfig) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(path).open()?;
+        // No periodic flusher: every write reaches the file in the writer's own flush, which
+        // it follows with an fsync before any acknowledgement.
+        let db = sled::Config::new().path(path).flush_every_ms(None).open()?;
         durable::sync_dir(path)?;
         let (queue, requests) = mpsc::channel(config.queue.max(1));
         let stats = Arc::new(writer::SharedStats::default());

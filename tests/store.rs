@@ -298,10 +298,14 @@ fn the_acknowledgement_follows_an_fsync_of_the_data_file() {
         .map(|fd| fd.trim().to_owned())
         .collect();
     assert!(!data_fds.is_empty(), "the data file is opened:\n{trace}");
+    // A call on a data descriptor; strace splits calls that overlap across threads into
+    // "fdatasync(11 <unfinished ...>" and a later "<... fdatasync resumed>".
     let on_data = |l: &str, call: &str| {
-        data_fds
-            .iter()
-            .any(|fd| l.contains(&format!("{call}({fd},")) || l.contains(&format!("{call}({fd})")))
+        data_fds.iter().any(|fd| {
+            [",", ")", " <unfinished"]
+                .iter()
+                .any(|end| l.contains(&format!("{call}({fd}{end}")))
+        })
     };
     let first_ack = lines
         .iter()
