@@ -31,8 +31,7 @@ pub fn fold_declaration(
     rules: Arc<Rules>,
 ) -> Fold {
     let arrival = Arrival {
-        declaration,
-        meta,
+        event: crate::correlate::Event::Document(declaration, meta),
         at,
     };
     Fold::new(move |view| fold::document(view, &arrival, &rules))

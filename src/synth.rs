@@ -361,6 +361,45 @@ pub fn message(
     message
 }
 
+/// The root guid of a message sent for shipment `n` of `seed`: 36 characters, distinct per
+/// seed, shipment and kind.
+pub fn message_guid(seed: u64, n: u64, kind: MessageKind) -> String {
+    format!(
+        "{:08X}-0000-{:04X}-0000-{:012X}",
+        seed & 0xFFFF_FFFF,
+        kind as u64 & 0xFFFF,
+        n & 0xFFFF_FFFF_FFFF
+    )
+}
+
+/// The four messages of shipment `n` of `seed` as their senders send them: order (platform),
+/// payment (payment enterprise), waybill (logistics enterprise), inventory (platform).
+pub fn shipment_messages(
+    seed: u64,
+    n: u64,
+    rules: &Rules,
+) -> [(&'static str, Message<'static>); 4] {
+    let s = shipment(seed, n, rules);
+    [
+        (MessageKind::Ceb311, PLATFORM, Document::Order(s.order)),
+        (MessageKind::Ceb411, PAYER, Document::Payment(s.payment)),
+        (
+            MessageKind::Ceb511,
+            CARRIER,
+            Document::Logistics(s.logistics),
+        ),
+        (
+            MessageKind::Ceb621,
+            PLATFORM,
+            Document::Inventory(s.inventory),
+        ),
+    ]
+    .map(|(kind, sender, doc)| {
+        let guid = message_guid(seed, n, kind);
+        (sender, message(kind, &guid, sender, vec![doc]))
+    })
+}
+
 /// A CEB621 message of `count` inventories (shipments `first..first+count` of `seed`).
 pub fn inventory_message(seed: u64, first: u64, count: usize, rules: &Rules) -> Message<'static> {
     let blocks = (0..count as u64)

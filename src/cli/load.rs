@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use super::LoadArgs;
 use crate::api::{self, State};
 use crate::ceb::encode::encode;
-use crate::domain::{Document, MessageKind};
 use crate::pb::v1;
 use crate::pb::v1::gateway_client::GatewayClient;
 use crate::rules::Rules;
@@ -173,35 +172,8 @@ async fn start_embedded(rules: &Rules) -> anyhow::Result<(String, Embedded)> {
 
 /// Four CEB messages per shipment (order, payment, waybill, inventory), in that order.
 fn build_messages(shipments: usize, seed: u64, rules: &Rules) -> Vec<Vec<u8>> {
-    let mut messages = Vec::with_capacity(shipments * 4);
-    for n in 0..shipments as u64 {
-        let s = synth::shipment(seed, n, rules);
-        for (kind, sender, doc) in [
-            (
-                MessageKind::Ceb311,
-                synth::PLATFORM,
-                Document::Order(s.order),
-            ),
-            (
-                MessageKind::Ceb411,
-                synth::PAYER,
-                Document::Payment(s.payment),
-            ),
-            (
-                MessageKind::Ceb511,
-                synth::CARRIER,
-                Document::Logistics(s.logistics),
-            ),
-            (
-                MessageKind::Ceb621,
-                synth::PLATFORM,
-                Document::Inventory(s.inventory),
-            ),
-        ] {
-            let guid = format!("{seed:08X}-{n:04X}-0000-0000-{:012X}", kind as u64);
-            let message = synth::message(kind, &guid, sender, vec![doc]);
-            messages.push(encode(&message).into_bytes());
-        }
-    }
-    messages
+    (0..shipments as u64)
+        .flat_map(|n| synth::shipment_messages(seed, n, rules))
+        .map(|(_, message)| encode(&message).into_bytes())
+        .collect()
 }

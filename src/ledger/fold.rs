@@ -20,13 +20,12 @@ use crate::report::{At, Violation};
 use crate::rules::Rules;
 use crate::store::{Folded, Read, Refusal, StoreError, Tree, Writes};
 
-/// A declaration to fold in: the document, facts about its arrival, and where it is stored.
+/// A declaration to fold in: the state machine's event (the document with its sender and
+/// time) and where the declaration is stored.
 #[derive(Debug)]
 pub struct Arrival {
-    /// The validated declaration.
-    pub declaration: Declaration<'static>,
-    /// Sender and time.
-    pub meta: Meta,
+    /// `Event::Document`.
+    pub event: Event,
     /// Its declaration record.
     pub at: DocRef,
 }
@@ -34,7 +33,14 @@ pub struct Arrival {
 /// Folds a declaration into its shipment. Declarations that are not one of the shipment's
 /// documents (agency declarations, waybill statuses, …) are stored without correlation.
 pub fn document(view: &dyn Read, arrival: &Arrival, rules: &Rules) -> Result<Folded, StoreError> {
-    let Body::Ceb(doc) = &arrival.declaration.body else {
+    let Event::Document(
+        Declaration {
+            body: Body::Ceb(doc),
+            ..
+        },
+        _,
+    ) = &arrival.event
+    else {
         return Ok(Folded::default());
     };
     match doc {
@@ -142,8 +148,7 @@ impl<'r> Ledger<'r> {
 
     /// Applies a document; `Err` is the refusal.
     fn apply(&mut self, arrival: &Arrival) -> Result<(), Refusal> {
-        let event = Event::Document(arrival.declaration.clone(), arrival.meta.clone());
-        let outcome = correlate::apply(&self.shipment, &event, self.rules);
+        let outcome = correlate::apply(&self.shipment, &arrival.event, self.rules);
         match outcome.verdict {
             Verdict::Accepted => {
                 self.shipment = outcome.shipment;
@@ -313,48 +318,33 @@ impl<'r> Ledger<'r> {
     /// Keeps the U1 indexes pointing at this shipment for its waybill and payment numbers
     /// (written when the document on file changed).
     fn unique_numbers(&mut self) {
-        let unchanged =
-            |kind: &str| self.before.as_ref().and_then(|r| r.docs.get(kind)) == self.docs.get(kind);
-        let (waybill_same, payment_same) = (unchanged("waybill"), unchanged("payment"));
-        let key = (
-            self.shipment.key.ebp_code.as_str().to_owned(),
-            self.shipment.key.order_no.as_str().to_owned(),
-        );
-        if let Some((k, guid)) = self
-            .shipment
-            .waybill
-            .as_ref()
-            .filter(|_| !waybill_same)
-            .and_then(|f| {
-                Some((
-                    waybill_number(&f.doc)?,
-                    f.guid.as_ref()?.as_str().to_owned(),
-                ))
-            })
-        {
-            let entry = Numbered {
-                order_no: key.1.clone(),
-                shipment: Some(key.clone()),
-                guid,
+        let s = &self.shipment;
+        let numbered = [
+            (
+                "waybill",
+                s.waybill
+                    .as_ref()
+                    .and_then(|f| Some((waybill_number(&f.doc)?, f.guid.as_ref()?))),
+            ),
+            (
+                "payment",
+                s.payment
+                    .as_ref()
+                    .and_then(|f| Some((payment_number(&f.doc)?, f.guid.as_ref()?))),
+            ),
+        ];
+        let order_no = s.key.order_no.as_str().to_owned();
+        let key = (s.key.ebp_code.as_str().to_owned(), order_no.clone());
+        for (kind, number) in numbered {
+            let unchanged =
+                self.before.as_ref().and_then(|r| r.docs.get(kind)) == self.docs.get(kind);
+            let Some((k, guid)) = number.filter(|_| !unchanged) else {
+                continue;
             };
-            self.writes.puts.push((Tree::Index, k, entry.to_bytes()));
-        }
-        if let Some((k, guid)) = self
-            .shipment
-            .payment
-            .as_ref()
-            .filter(|_| !payment_same)
-            .and_then(|f| {
-                Some((
-                    payment_number(&f.doc)?,
-                    f.guid.as_ref()?.as_str().to_owned(),
-                ))
-            })
-        {
             let entry = Numbered {
-                order_no: key.1.clone(),
-                shipment: Some(key),
-                guid,
+                shipment: Some(key.clone()),
+                guid: guid.as_str().to_owned(),
+                order_no: order_no.clone(),
             };
             self.writes.puts.push((Tree::Index, k, entry.to_bytes()));
         }
@@ -467,7 +457,14 @@ fn keyed(
     key: &ShipmentKey<'static>,
     rules: &Rules,
 ) -> Result<Folded, StoreError> {
-    let Body::Ceb(doc) = &arrival.declaration.body else {
+    let Event::Document(
+        Declaration {
+            body: Body::Ceb(doc),
+            ..
+        },
+        _,
+    ) = &arrival.event
+    else {
         return Ok(Folded::default());
     };
     if let Document::Payment(p) = doc {
@@ -601,11 +598,13 @@ fn join_pending_waybill(
     let waiting = list[index].clone();
     let doc = super::record::document(view, &waiting.at, &ledger.rules.limits)?;
     let arrival = Arrival {
-        declaration: Declaration::new(Body::Ceb(doc)),
-        meta: Meta {
-            sender: waiting.at.sender.clone(),
-            received_at: waiting.at.received_at,
-        },
+        event: Event::Document(
+            Declaration::new(Body::Ceb(doc)),
+            Meta {
+                sender: waiting.at.sender.clone(),
+                received_at: waiting.at.received_at,
+            },
+        ),
         at: waiting.at.clone(),
     };
     // The waybill on file does not fit: the arriving document, which joins it, is refused.

@@ -310,40 +310,12 @@ pub fn sender_of(letter: char) -> &'static str {
     }
 }
 
-pub fn cancel(s: &synth::Shipment) -> Document<'static> {
-    let h = &s.inventory.head;
-    Document::InvtCancel(InvtCancel {
-        guid: guid("CANCEL"),
-        app_type: Some(AppType::New),
-        app_time: h.app_time,
-        app_status: h.app_status,
-        order_no: h.order_no.clone(),
-        ebp_code: h.ebp_code.clone(),
-        ebc_code: h.ebc_code.clone(),
-        agent_code: h.agent_code.clone(),
-        agent_name: h.agent_name.clone(),
-        customs_code: h.customs_code,
-        ebp_name: h.ebp_name.clone(),
-        ebc_name: h.ebc_name.clone(),
-        logistics_no: h.logistics_no.clone(),
-        logistics_code: h.logistics_code.clone(),
-        logistics_name: h.logistics_name.clone(),
-        cop_no: h.cop_no.clone(),
-        invt_no: invt_no(s),
-        buyer_id_type: h.buyer_id_type,
-        buyer_id_number: h.buyer_id_number.clone(),
-        buyer_name: h.buyer_name.clone(),
-        buyer_telephone: h.buyer_telephone.clone(),
-        reason: text("buyer changed mind"),
-        ..Default::default()
-    })
-}
-
-pub fn refund(s: &synth::Shipment, gnums: &[i32]) -> Document<'static> {
-    let h = &s.inventory.head;
-    Document::InvtRefund(InvtRefund {
-        head: InvtRefundHead {
-            guid: guid("REFUND"),
+/// A CEB623 head or CEB625 head (`$ty`) of shipment `$s`'s inventory: the same fields, copied.
+macro_rules! of_inventory {
+    ($ty:ident, $s:expr, $guid:expr, $reason:expr) => {{
+        let h = &$s.inventory.head;
+        $ty {
+            guid: guid($guid),
             app_type: Some(AppType::New),
             app_time: h.app_time,
             app_status: h.app_status,
@@ -359,14 +331,24 @@ pub fn refund(s: &synth::Shipment, gnums: &[i32]) -> Document<'static> {
             logistics_code: h.logistics_code.clone(),
             logistics_name: h.logistics_name.clone(),
             cop_no: h.cop_no.clone(),
-            invt_no: invt_no(s),
+            invt_no: invt_no($s),
             buyer_id_type: h.buyer_id_type,
             buyer_id_number: h.buyer_id_number.clone(),
             buyer_name: h.buyer_name.clone(),
             buyer_telephone: h.buyer_telephone.clone(),
-            reason: text("damaged in transit"),
+            reason: text($reason),
             ..Default::default()
-        },
+        }
+    }};
+}
+
+pub fn cancel(s: &synth::Shipment) -> Document<'static> {
+    Document::InvtCancel(of_inventory!(InvtCancel, s, "CANCEL", "buyer changed mind"))
+}
+
+pub fn refund(s: &synth::Shipment, gnums: &[i32]) -> Document<'static> {
+    Document::InvtRefund(InvtRefund {
+        head: of_inventory!(InvtRefundHead, s, "REFUND", "damaged in transit"),
         items: gnums
             .iter()
             .map(|g| {

@@ -18,38 +18,9 @@ pub struct Sent {
 
 /// The four messages of shipment `n` of run `seed`: order, payment, waybill, inventory.
 pub fn shipment_messages(seed: u64, n: u64, rules: &Rules) -> [Sent; 4] {
-    let s = synth::shipment(seed, n, rules);
-    [
-        (
-            MessageKind::Ceb311,
-            synth::PLATFORM,
-            Document::Order(s.order),
-        ),
-        (
-            MessageKind::Ceb411,
-            synth::PAYER,
-            Document::Payment(s.payment),
-        ),
-        (
-            MessageKind::Ceb511,
-            synth::CARRIER,
-            Document::Logistics(s.logistics),
-        ),
-        (
-            MessageKind::Ceb621,
-            synth::PLATFORM,
-            Document::Inventory(s.inventory),
-        ),
-    ]
-    .map(|(kind, sender, doc)| Sent {
+    synth::shipment_messages(seed, n, rules).map(|(sender, message)| Sent {
         sender,
-        xml: encode(&synth::message(
-            kind,
-            &message_guid(seed, n, kind),
-            sender,
-            vec![doc],
-        ))
-        .into_bytes(),
+        xml: encode(&message).into_bytes(),
     })
 }
 
@@ -66,15 +37,7 @@ pub fn order_message(seed: u64, n: u64, rules: &Rules) -> Vec<u8> {
     .into_bytes()
 }
 
-/// The root guid of a message: 36 characters, distinct per seed, shipment and kind.
-pub fn message_guid(seed: u64, n: u64, kind: MessageKind) -> String {
-    format!(
-        "{:08X}-0000-{:04X}-0000-{:012X}",
-        seed & 0xFFFF_FFFF,
-        kind as u64 & 0xFFFF,
-        n & 0xFFFF_FFFF_FFFF
-    )
-}
+pub use single_window::synth::message_guid;
 
 /// A CEB XML submission; the sender is the message's `copCode`.
 pub fn request(xml: Vec<u8>) -> v1::SubmitRequest {
