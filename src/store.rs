@@ -220,9 +220,7 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store in folder `path` and starts its writer thread.
     pub fn open(path: &Path, config: StoreConfig) -> Result<Store, StoreError> {
-        // No periodic flusher: every write reaches the file in the writer's own flush, which
-        // it follows with an fsync before any acknowledgement.
-        let db = sled::Config::new().path(path).flush_every_ms(None).open()?;
+        let db = open_db(path)?;
         durable::sync_dir(path)?;
         let (queue, requests) = mpsc::channel(config.queue.max(1));
         let stats = Arc::new(writer::SharedStats::default());
@@ -410,6 +408,28 @@ impl Store {
     /// The folder of the store.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// How long `open` waits for the folder's lock: sled releases it only when the last of its
+/// objects is dropped, which after a close in the same process can lag (sled's own tests block
+/// on the lock for the same reason). Another process holding the folder still fails.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens sled in `path` without a periodic flusher: every write reaches the file in the
+/// writer's own flush, which it follows with an fsync before any acknowledgement.
+fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new().path(path).flush_every_ms(None).open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            result => return Ok(result?),
+        }
     }
 }
 
