@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &[
                 "proto/singlewindow/v1/declarations.proto",
                 "proto/singlewindow/v1/gateway.proto",
+                "proto/singlewindow/v1/agency.proto",
             ],
             &["proto"],
         )?;

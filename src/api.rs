@@ -1,6 +1,7 @@
-//! The gRPC shell: `run(listener, state, shutdown)` serves the gateway, health and reflection
-//! on one port. Handlers are thin: the work is in `ingest` (pure) and `store`.
+//! The gRPC shell: `run(listener, state, shutdown)` serves the gateway, the agencies'
+//! receipts, the operators' admin calls, health and reflection on one port. Handlers are thin: the work is in `ingest` (pure) and `store`.
 
+mod agency;
 mod gateway;
 mod shipments;
 mod status;
@@ -12,10 +13,13 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
+use crate::pb::v1::admin_server::AdminServer;
 use crate::pb::v1::gateway_server::GatewayServer;
+use crate::pb::v1::receipts_server::ReceiptsServer;
 use crate::rules::Rules;
 use crate::store::Store;
 
+pub use agency::{AgencySide, ReceiptStats};
 pub use gateway::Gateway;
 
 /// What the handlers share.
@@ -30,6 +34,8 @@ pub struct State {
     pub stream_window: usize,
     /// Messages larger than this many bytes are decoded off the async threads.
     pub blocking_above_bytes: usize,
+    /// Agency receipts taken.
+    pub receipts: ReceiptStats,
 }
 
 impl State {
@@ -42,6 +48,7 @@ impl State {
             store,
             stream_window: server.stream_window.get(),
             blocking_above_bytes: server.blocking_above_bytes,
+            receipts: ReceiptStats::default(),
         }
     }
 }
@@ -82,6 +89,7 @@ pub async fn run(
         shutdown.await;
         let _ = closing.send(true);
     };
+    let agency_side = AgencySide::new(state.clone());
     let gateway = GatewayServer::new(Gateway::new(state, closed))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
@@ -89,6 +97,8 @@ pub async fn run(
         .add_service(health)
         .add_service(reflection)
         .add_service(gateway)
+        .add_service(ReceiptsServer::new(agency_side.clone()))
+        .add_service(AdminServer::new(agency_side))
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await
 }

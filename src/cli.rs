@@ -1,6 +1,7 @@
 //! The command line: `single-window <subcommand>`. Parsing is clap's; each subcommand is a
 //! function from its arguments and an output stream to an exit code, so tests can drive it.
 
+pub mod agency_sim;
 pub mod load;
 pub mod serve;
 pub mod submit;
@@ -36,6 +37,81 @@ pub enum Command {
     /// reports durable accepts/s, latency percentiles and commits per fsync. Without
     /// --server it starts an embedded gateway on a temporary store.
     Load(LoadArgs),
+    /// Agency simulator: customs, inspection, FX and tax behind one AgencyEndpoint gRPC
+    /// server; decides each delivered message (seeded), injects faults, keeps a ledger and
+    /// reports receipts to the gateway's Receipts service. Runs until SIGINT or SIGTERM.
+    AgencySim(AgencySimArgs),
+}
+
+/// Arguments of `agency-sim`. Each flag given wins over the config file's `[agency_sim]`
+/// key of the same name (in snake case).
+#[derive(Debug, Default, clap::Args)]
+pub struct AgencySimArgs {
+    /// Config file (TOML) with an [agency_sim] section; the defaults when absent.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Address to listen on, loopback only [default: 127.0.0.1:50061].
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Agencies to simulate: customs, inspection, fx, tax or all; repeatable or a comma
+    /// list [default: all].
+    #[arg(long, value_name = "AGENCY", value_delimiter = ',')]
+    pub agency: Vec<String>,
+    /// URL of the gateway receiving the receipts (Receipts.Report)
+    /// [default: http://127.0.0.1:50051].
+    #[arg(long, env = "SINGLE_WINDOW_SERVER")]
+    pub gateway: Option<String>,
+    /// Seed of the decisions and of the injected faults [default: 1].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Latency of a delivery, ms: 0, fixed:MS, uniform:MIN..MAX or exp:MEAN [default: fixed:0].
+    #[arg(long, value_name = "DIST")]
+    pub latency: Option<String>,
+    /// Rate (0..1) of deliveries answered UNAVAILABLE, nothing recorded [default: 0].
+    #[arg(long, value_name = "RATE")]
+    pub unavailable: Option<f64>,
+    /// Rate (0..1) of deliveries answered only after the caller's deadline, nothing
+    /// recorded [default: 0].
+    #[arg(long, value_name = "RATE")]
+    pub timeout: Option<f64>,
+    /// Rate (0..1) of deliveries refused with FAILED_PRECONDITION, nothing recorded
+    /// [default: 0].
+    #[arg(long, value_name = "RATE")]
+    pub refuse: Option<f64>,
+    /// Weight of "release" decisions [default: 0.90].
+    #[arg(long, value_name = "W")]
+    pub release: Option<f64>,
+    /// Weight of "inspect" decisions (customs: times the credit factor) [default: 0.05].
+    #[arg(long, value_name = "W")]
+    pub inspect: Option<f64>,
+    /// Weight of "detain" decisions [default: 0].
+    #[arg(long, value_name = "W")]
+    pub detain: Option<f64>,
+    /// Weight of "reject" decisions [default: 0.05].
+    #[arg(long, value_name = "W")]
+    pub reject: Option<f64>,
+    /// Time from an inspection or quarantine hold to its release, ms [default: 200].
+    #[arg(long, value_name = "MS")]
+    pub hold_ms: Option<u64>,
+    /// Factors on the customs inspect weight per credit class
+    /// [default: advanced=0.5,general=1,untrusted=3].
+    #[arg(long, value_name = "CLASS=F,...")]
+    pub credit_factor: Option<String>,
+    /// Override for shipments whose order number starts with PREFIX (longest prefix wins):
+    /// release, inspect, detain, reject, or refuse (every delivery refused with
+    /// FAILED_PRECONDITION); repeatable.
+    #[arg(long, value_name = "PREFIX=DECISION")]
+    pub rule: Vec<String>,
+    /// Ledger file (JSON lines) of deliveries taken and receipts reported, kept across
+    /// restarts; in memory only when absent.
+    #[arg(long, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+    /// Receipt reports in flight at once [default: 32].
+    #[arg(long, value_name = "N")]
+    pub report_in_flight: Option<usize>,
+    /// Messages' receipts queued for the reporter before deliveries wait [default: 4096].
+    #[arg(long, value_name = "N")]
+    pub queue: Option<usize>,
 }
 
 /// Arguments of `load`.

@@ -27,6 +27,59 @@ pub struct Config {
     pub rules: Rules,
     /// `[store]`: the store's queue, group commit and chunking.
     pub store: Store,
+    /// `[dispatch]`: deliveries to the agencies: concurrency, deadline, retries, breaker.
+    pub dispatch: Dispatch,
+    /// `[agencies]`: where each agency's endpoint is (empty: simulated inside the gateway).
+    pub agencies: Agencies,
+}
+
+/// `[dispatch]`: see [`crate::dispatch::DispatchConfig`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Dispatch {
+    /// Deliveries in flight per agency.
+    pub max_in_flight: NonZeroUsize,
+    /// Deadline of one delivery, ms.
+    pub timeout_ms: NonZeroUsize,
+    /// Delay after the first failure, ms (doubles per failure, with jitter).
+    pub backoff_base_ms: NonZeroUsize,
+    /// Largest delay between attempts, ms.
+    pub backoff_cap_ms: NonZeroUsize,
+    /// Attempts before a message goes to the dead letters.
+    pub max_attempts: NonZeroUsize,
+    /// Failures in a row that open an agency's circuit.
+    pub breaker_failures: NonZeroUsize,
+    /// How long an open circuit waits before one probe, ms.
+    pub breaker_open_ms: NonZeroUsize,
+}
+
+/// `[agencies]`: each agency's gRPC endpoint URL; "" runs that agency's simulator inside the
+/// gateway.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Agencies {
+    /// Customs.
+    pub customs: String,
+    /// Inspection and quarantine.
+    pub inspection: String,
+    /// FX.
+    pub fx: String,
+    /// Tax.
+    pub tax: String,
+}
+
+impl Agencies {
+    /// The configured endpoint of `agency` (None: simulate it in process).
+    pub fn endpoint(&self, agency: crate::domain::Agency) -> Option<&str> {
+        use crate::domain::Agency;
+        let url = match agency {
+            Agency::Customs => &self.customs,
+            Agency::Inspection => &self.inspection,
+            Agency::Fx => &self.fx,
+            Agency::Tax => &self.tax,
+        };
+        (!url.is_empty()).then_some(url.as_str())
+    }
 }
 
 /// `[server]`.
@@ -145,6 +198,24 @@ impl Config {
         }
     }
 
+    /// The dispatcher's knobs.
+    pub fn dispatch(&self) -> crate::dispatch::DispatchConfig {
+        use std::time::Duration;
+        let d = &self.dispatch;
+        let ms = |n: NonZeroUsize| Duration::from_millis(n.get() as u64);
+        crate::dispatch::DispatchConfig {
+            max_in_flight: d.max_in_flight.get(),
+            timeout: ms(d.timeout_ms),
+            backoff: crate::dispatch::Backoff {
+                base: ms(d.backoff_base_ms),
+                cap: ms(d.backoff_cap_ms),
+            },
+            max_attempts: u32::try_from(d.max_attempts.get()).unwrap_or(u32::MAX),
+            breaker_failures: u32::try_from(d.breaker_failures.get()).unwrap_or(u32::MAX),
+            breaker_open: ms(d.breaker_open_ms),
+        }
+    }
+
     /// The effective configuration as TOML (an absent `rules.dir` is left out).
     pub fn to_toml(&self) -> String {
         toml::to_string(self)
@@ -164,6 +235,8 @@ impl Config {
             server,
             rules,
             store,
+            dispatch: d,
+            agencies,
         } = self;
         let window = &mut server.stream_window;
         let counts = [
@@ -171,7 +244,23 @@ impl Config {
             ("SINGLE_WINDOW_STORE_QUEUE", &mut store.queue),
             ("SINGLE_WINDOW_STORE_MAX_BATCH", &mut store.max_batch),
             ("SINGLE_WINDOW_STORE_CHUNK_BYTES", &mut store.chunk_bytes),
+            ("SINGLE_WINDOW_DISPATCH_MAX_IN_FLIGHT", &mut d.max_in_flight),
+            ("SINGLE_WINDOW_DISPATCH_TIMEOUT_MS", &mut d.timeout_ms),
+            ("SINGLE_WINDOW_DISPATCH_BACKOFF_BASE_MS", &mut d.backoff_base_ms),
+            ("SINGLE_WINDOW_DISPATCH_BACKOFF_CAP_MS", &mut d.backoff_cap_ms),
+            ("SINGLE_WINDOW_DISPATCH_MAX_ATTEMPTS", &mut d.max_attempts),
+            ("SINGLE_WINDOW_DISPATCH_BREAKER_FAILURES", &mut d.breaker_failures),
+            ("SINGLE_WINDOW_DISPATCH_BREAKER_OPEN_MS", &mut d.breaker_open_ms),
         ];
+        let urls = [
+            ("SINGLE_WINDOW_AGENCIES_CUSTOMS", &mut agencies.customs),
+            ("SINGLE_WINDOW_AGENCIES_INSPECTION", &mut agencies.inspection),
+            ("SINGLE_WINDOW_AGENCIES_FX", &mut agencies.fx),
+            ("SINGLE_WINDOW_AGENCIES_TAX", &mut agencies.tax),
+        ];
+        for (var, url) in urls {
+            set(env, var, URL, |v| Some(v.to_owned()), url)?;
+        }
         for (var, count) in counts {
             set(env, var, POSITIVE, parse, count)?;
         }
@@ -194,6 +283,7 @@ const ADDRESS: &str = "a socket address such as 127.0.0.1:50051";
 const BYTES: &str = "a number of bytes";
 const FOLDER: &str = "a folder path";
 const POSITIVE: &str = "a positive integer";
+const URL: &str = "a URL such as http://127.0.0.1:50061";
 
 // Checked at compile time.
 const STREAM_WINDOW: NonZeroUsize = NonZeroUsize::new(16).unwrap();
@@ -208,6 +298,21 @@ impl Default for Server {
             data: PathBuf::from("data"),
             stream_window: STREAM_WINDOW,
             blocking_above_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Default for Dispatch {
+    fn default() -> Self {
+        let n = |v: usize| NonZeroUsize::new(v).unwrap_or(NonZeroUsize::MIN);
+        Dispatch {
+            max_in_flight: n(64),
+            timeout_ms: n(5000),
+            backoff_base_ms: n(100),
+            backoff_cap_ms: n(30_000),
+            max_attempts: n(20),
+            breaker_failures: n(5),
+            breaker_open_ms: n(2000),
         }
     }
 }
@@ -300,7 +405,7 @@ mod tests {
     #[test]
     fn every_key_has_every_section() {
         let keys = every_key();
-        for section in ["server", "rules", "store"] {
+        for section in ["server", "rules", "store", "dispatch", "agencies"] {
             assert!(
                 keys.get(section).is_some_and(toml::Value::is_table),
                 "{section}"

@@ -9,10 +9,12 @@
 //! A2, C1, L1, B1, P1) runs as soon as the documents it needs are on file, and refuses the
 //! document that arrives last, naming both documents and both values. CEB `appType` 1/2/3
 //! files, replaces or removes a document (duplicate, unknown, stale and in-use rules with
-//! their CEB codes). When T1 holds the shipment goes collecting → complete → routed and
-//! [`Effect::RouteToCustoms`] is emitted, once. Agency receipts move it to released (customs
-//! 800, counting the quota) or rejected (100); CEB623 cancels it before release, CEB625
-//! returns it after. A refused or ignored event leaves the state as it was.
+//! their CEB codes). When T1 holds the shipment goes collecting → complete → routed and an
+//! [`Effect::Route`] is emitted for each agency that has a part (customs, inspection when a
+//! goods line is flagged, tax, FX), once. Agency receipts set each agency's phase, and the
+//! release policy turns the phases into one outcome: released (counting the quota), held or
+//! rejected. CEB623 cancels it before release (and is routed to the agencies that have it),
+//! CEB625 returns it after; an agency declaration after routing is routed as a change. A refused or ignored event leaves the state as it was.
 
 mod agree;
 mod compare;
@@ -22,14 +24,16 @@ mod join;
 mod kind;
 mod lifecycle;
 mod quota;
+mod route;
 pub mod rule;
 mod sender;
 mod shipment;
 
-pub use event::{AgencyReceipt, Effect, Event, Meta, Outcome, Verdict};
+pub use event::{AgencyReceipt, Effect, Event, Meta, Outcome, Route, Routed, Verdict};
+pub use route::flagged_lines;
 pub use kind::{DocKind, KindCodes};
 pub use quota::quota_check;
-pub use shipment::{Agency, AgencyState, Filed, Quota, Shipment, State, Transition};
+pub use shipment::{Agency, AgencyState, Filed, Phase, Quota, Shipment, State, Transition};
 
 use crate::domain::{Body, Declaration, Document, ShipmentKey};
 use crate::report::Violation;
@@ -38,13 +42,15 @@ use lifecycle::{Filing, Slot};
 
 /// Applies `event` to `shipment`: the next state, the effects to carry out and the verdict.
 ///
-/// `rules` is the same policy validation uses (limits, registers); the rules of this core
-/// need none of it yet.
+/// `rules` is the same policy validation uses: the HS table's inspection flags and the
+/// routing and release policy.
 pub fn apply(shipment: &Shipment, event: &Event, rules: &Rules) -> Outcome {
-    let _ = rules;
     match event {
-        Event::Document(declaration, meta) => document(shipment, declaration, meta),
-        Event::AgencyReceipt(receipt) => flow::receipt(shipment, receipt),
+        Event::Document(declaration, meta) => document(shipment, declaration, meta, rules),
+        Event::AgencyReceipt(receipt) => flow::receipt(shipment, receipt, rules),
+        Event::AgencyDeclaration { agency, key, meta } => {
+            flow::declaration(shipment, *agency, key, meta)
+        }
     }
 }
 
@@ -75,7 +81,12 @@ pub fn key_of(document: &Document<'_>) -> Option<ShipmentKey<'static>> {
     )
 }
 
-fn document(shipment: &Shipment, declaration: &Declaration<'static>, meta: &Meta) -> Outcome {
+fn document(
+    shipment: &Shipment,
+    declaration: &Declaration<'static>,
+    meta: &Meta,
+    rules: &Rules,
+) -> Outcome {
     let Body::Ceb(doc) = &declaration.body else {
         return Outcome::ignored(shipment, not_correlated("an agency declaration"));
     };
@@ -83,10 +94,10 @@ fn document(shipment: &Shipment, declaration: &Declaration<'static>, meta: &Meta
         return Outcome::rejected(shipment, vec![violation]);
     }
     match doc {
-        Document::Order(d) => filed(shipment, d.clone(), meta),
-        Document::Payment(d) => filed(shipment, d.clone(), meta),
-        Document::Logistics(d) => filed(shipment, d.clone(), meta),
-        Document::Inventory(d) => filed(shipment, d.clone(), meta),
+        Document::Order(d) => filed(shipment, d.clone(), meta, rules),
+        Document::Payment(d) => filed(shipment, d.clone(), meta, rules),
+        Document::Logistics(d) => filed(shipment, d.clone(), meta, rules),
+        Document::Inventory(d) => filed(shipment, d.clone(), meta, rules),
         Document::InvtCancel(d) => flow::cancel(shipment, d, meta),
         Document::InvtRefund(d) => flow::refund(shipment, d, meta),
         other => Outcome::ignored(shipment, not_correlated(other.kind().root())),
@@ -94,7 +105,7 @@ fn document(shipment: &Shipment, declaration: &Declaration<'static>, meta: &Meta
 }
 
 /// Files one of the four documents, checks it against the others on file, routes on T1.
-fn filed<T: Slot>(shipment: &Shipment, doc: T, meta: &Meta) -> Outcome {
+fn filed<T: Slot>(shipment: &Shipment, doc: T, meta: &Meta, rules: &Rules) -> Outcome {
     let mut next = match lifecycle::file(shipment, doc, meta) {
         Filing::Filed(next) => next,
         Filing::Repeat => return Outcome::repeat(shipment),
@@ -110,7 +121,7 @@ fn filed<T: Slot>(shipment: &Shipment, doc: T, meta: &Meta) -> Outcome {
         }
     }
     let mut effects = Vec::new();
-    flow::route_if_complete(&mut next, meta.received_at, &mut effects);
+    flow::route_if_complete(&mut next, rules, meta.received_at, &mut effects);
     Outcome::accepted(*next, effects)
 }
 

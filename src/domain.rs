@@ -11,7 +11,7 @@ pub mod records;
 pub mod time;
 
 pub use agency::{
-    FxSettlement, InspectionDeclaration, InspectionLine, ShipmentKey, TaxDeclaration, TaxLine,
+    Agency, FxSettlement, InspectionDeclaration, InspectionLine, ShipmentKey, TaxDeclaration, TaxLine,
 };
 pub use codes::{
     CountryCode, CurrencyCode, CustomsCode, EntCode, Guid, HsCode, IdNumber, UnitCode,

@@ -10,7 +10,9 @@ use crate::ceb::encode::{
 use crate::ceb::{self, DecodeError};
 use crate::correlate::Meta;
 use crate::domain::records::BaseTransfer;
-use crate::domain::{Body, Declaration, Document, MessageKind, ReceiptTime, ReturnStatus};
+use crate::domain::{
+    Agency, Body, Declaration, Document, MessageKind, ReceiptTime, ReturnStatus, ShipmentKey,
+};
 use crate::ledger::{self, DocRef};
 use crate::pb::v1;
 use crate::report::{Report, Violation};
@@ -169,8 +171,23 @@ pub fn plan_typed(
     key: &str,
     sender: &str,
     content: &[u8],
-    rules: &Rules,
+    rules: &Arc<Rules>,
+    received_at: u64,
 ) -> Plan {
+    let filed = |shipment: &ShipmentKey<'_>, agency: Agency| {
+        let at = DocRef {
+            sender: sender.to_owned(),
+            key: key.to_owned(),
+            received_at,
+        };
+        ledger::fold_agency_declaration(agency, shipment.clone().into_owned(), at, rules.clone())
+    };
+    let fold = match &declaration.body {
+        Body::Inspection(d) => Some(filed(&d.shipment, Agency::Inspection)),
+        Body::FxSettlement(d) => Some(filed(&d.shipment, Agency::Fx)),
+        Body::Tax(d) => Some(filed(&d.shipment, Agency::Tax)),
+        Body::Ceb(_) => None,
+    };
     let report = validate(declaration, rules);
     let verdict = if report.is_clean() {
         Verdict::Accept(Accepted {
@@ -185,7 +202,7 @@ pub fn plan_typed(
             )],
             outbox: Vec::new(),
             audit: format!("typed {sender} {key}").into_bytes(),
-            fold: None,
+            fold,
         })
     } else {
         Verdict::Reject(report)

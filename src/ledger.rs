@@ -8,17 +8,18 @@
 
 mod fold;
 mod keys;
+pub mod outbound;
 mod record;
 mod status;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-pub use fold::{Arrival, Route};
+pub use fold::{Arrival, Routing};
 pub use record::{DocRef, Record};
 pub use status::StatusEvent;
 
-use crate::correlate::{AgencyReceipt, Meta, Shipment, State};
+use crate::correlate::{Agency, AgencyReceipt, Meta, Shipment, State};
 use crate::domain::{Declaration, ShipmentKey};
 use crate::rules::Rules;
 use crate::store::{content_hash, Accepted, Fold, Read, Store, StoreError, Tree};
@@ -37,10 +38,33 @@ pub fn fold_declaration(
     Fold::new(move |view| fold::document(view, &arrival, &rules))
 }
 
+/// The fold of the seller's agency declaration for `agency`, stored under `at`, filed in
+/// shipment `key`.
+pub fn fold_agency_declaration(
+    agency: Agency,
+    key: ShipmentKey<'static>,
+    at: DocRef,
+    rules: Arc<Rules>,
+) -> Fold {
+    Fold::new(move |view| fold::agency_declaration(view, agency, &key, &at, &rules))
+}
+
+/// Where routed message `message_id` went: its agency and shipment.
+pub fn routing(store: &Store, message_id: &str) -> Result<Option<Routing>, StoreError> {
+    store
+        .get(Tree::Index, &keys::message(message_id))?
+        .map(|bytes| {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| StoreError::Corrupt(format!("message index: {e}")))
+        })
+        .transpose()
+}
+
 /// The store event of an agency's receipt `id` for shipment `key` (its idempotency key is the
 /// receipt id, scoped to the agency).
 pub fn receipt_event(
     id: &str,
+    message_id: &str,
     key: ShipmentKey<'static>,
     receipt: AgencyReceipt,
     rules: Arc<Rules>,
@@ -48,7 +72,7 @@ pub fn receipt_event(
     let sender = format!("agency:{}", receipt.agency.name());
     let content = content_hash(
         format!(
-            "{}\0{}\0{}\0{}",
+            "{message_id}\0{}\0{}\0{}\0{}",
             key.ebp_code, key.order_no, receipt.status, receipt.text
         )
         .as_bytes(),

@@ -11,6 +11,9 @@
 //! - [`rules`]: code tables, limits, rates and registers loaded from `config/rules/`;
 //! - [`validate`]: `validate(&Declaration, &Rules) -> Report`, the hot pure core;
 //! - [`correlate`]: the shipment state machine `apply(&Shipment, &Event, &Rules) -> Outcome`, cross-document rules (pure);
+//! - [`dispatch`]: the outbox delivered to the agencies: per-agency workers, retries, circuit breaker, dead letters;
+//! - [`sim`]: the agency simulator (`single-window agency-sim`): the four agencies' endpoint, seeded decisions, ledger, receipts;
+//! - [`node`]: one gateway process: server, dispatcher and the in-process simulated agencies;
 //! - [`config`]: the gateway's configuration: defaults (`config/default.toml`), file, environment;
 //! - [`cli`]: the command-line front end (`single-window validate …`).
 
@@ -19,12 +22,15 @@ pub mod ceb;
 pub mod cli;
 pub mod config;
 pub mod correlate;
+pub mod dispatch;
 pub mod domain;
 pub mod ingest;
 pub mod ledger;
+pub mod node;
 pub mod pb;
 pub mod report;
 pub mod rules;
+pub mod sim;
 pub mod store;
 pub mod synth;
 pub mod validate;

@@ -4,11 +4,13 @@
 //! that, read-only and shared.
 
 mod files;
+mod policy;
 mod tables;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
+pub use policy::{Decision, Policy};
 pub use tables::{CodeSet, Credit, EntStatus, Enterprise, HsEntry, NegativeList, Role};
 
 use crate::ceb::Limits;
@@ -37,6 +39,8 @@ pub struct Rules {
     pub negative: NegativeList,
     /// Register of enterprises, by code.
     pub enterprises: HashMap<String, Enterprise>,
+    /// Routing and release policy.
+    pub policy: Policy,
 }
 
 /// Retail import tax policy.

@@ -35,8 +35,11 @@ pub enum Tree {
     Shipments,
     /// Buyers' annual quotas.
     Quotas,
-    /// Secondary indexes (enterprise + status → shipment, …).
+    /// Secondary indexes (enterprise + status → shipment, message id → shipment, …).
     Index,
+    /// Deliveries given up on (and orphan receipts), with why: for operators to inspect and
+    /// replay.
+    DeadLetters,
 }
 
 impl Tree {
@@ -47,15 +50,17 @@ impl Tree {
             Tree::Shipments => "shipments",
             Tree::Quotas => "quotas",
             Tree::Index => "index",
+            Tree::DeadLetters => "dead_letters",
         }
     }
 
-    pub(crate) const ALL: [Tree; 5] = [
+    pub(crate) const ALL: [Tree; 6] = [
         Tree::Declarations,
         Tree::Payloads,
         Tree::Shipments,
         Tree::Quotas,
         Tree::Index,
+        Tree::DeadLetters,
     ];
 }
 
@@ -65,12 +70,17 @@ pub type Entry = (Vec<u8>, Vec<u8>);
 /// A record to put: tree, key, value.
 pub type Put = (Tree, Vec<u8>, Vec<u8>);
 
+/// An outbox row to add: the queue it joins (an agency) and the row. The writer files it under
+/// `queue \0 sequence`, so a queue reads in the order rows were written.
+pub type Outbound = (String, Vec<u8>);
+
 /// One accepted event, written atomically.
 #[derive(Debug)]
 pub struct Accepted {
     /// Enterprise that sent it (idempotency keys are scoped to it).
     pub sender: String,
-    /// The idempotency key (CEB guid, or the client's key for typed submissions).
+    /// The idempotency key (CEB guid, or the client's key for typed submissions). Empty for
+    /// the gateway's own bookkeeping (deliveries done, dead letters): written without one.
     pub key: String,
     /// SHA-256 of the content as received: same key with other content is refused.
     pub content: [u8; 32],
@@ -78,8 +88,8 @@ pub struct Accepted {
     pub reply: Vec<u8>,
     /// Records to put.
     pub puts: Vec<Put>,
-    /// Outbox rows: (message id, row).
-    pub outbox: Vec<Entry>,
+    /// Outbox rows.
+    pub outbox: Vec<Outbound>,
     /// The audit entry.
     pub audit: Vec<u8>,
     /// Work on the state on file, done by the writer just before the event is written.
@@ -93,6 +103,22 @@ pub struct Fold(pub Box<FoldFn>);
 
 /// The work of a [`Fold`].
 pub type FoldFn = dyn FnOnce(&View<'_>) -> Result<Folded, StoreError> + Send;
+
+impl Accepted {
+    /// The gateway's own bookkeeping (no idempotency key): `writes`, with an audit entry.
+    pub fn bookkeeping(sender: &str, audit: String, writes: Writes) -> Accepted {
+        Accepted {
+            sender: sender.to_owned(),
+            key: String::new(),
+            content: [0; 32],
+            reply: Vec::new(),
+            puts: Vec::new(),
+            outbox: Vec::new(),
+            audit: audit.into_bytes(),
+            fold: Some(Fold::new(move |_| Ok(Folded::Write(writes)))),
+        }
+    }
+}
 
 impl Fold {
     /// Wraps `f`.
@@ -130,7 +156,9 @@ pub struct Writes {
     /// Records to remove.
     pub removes: Vec<(Tree, Vec<u8>)>,
     /// Outbox rows.
-    pub outbox: Vec<Entry>,
+    pub outbox: Vec<Outbound>,
+    /// Outbox rows to remove, by their key (delivered, or moved to the dead letters).
+    pub outbox_removes: Vec<Vec<u8>>,
     /// Status events for watchers, each given the next event sequence number.
     pub events: Vec<Vec<u8>>,
 }
@@ -212,6 +240,7 @@ pub struct Store {
     stats: Arc<writer::SharedStats>,
     trees: Arc<writer::Trees>,
     published: watch::Receiver<u64>,
+    outbox_written: watch::Receiver<u64>,
     config: StoreConfig,
     path: PathBuf,
     writer: Arc<std::sync::Mutex<Option<std::thread::JoinHandle<()>>>>,
@@ -231,6 +260,7 @@ impl Store {
             .and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok())
             .map_or(0, u64::from_be_bytes);
         let (published_tx, published) = watch::channel(last);
+        let (outbox_tx, outbox_written) = watch::channel(0);
         let handle = writer::start(
             writer::Writer {
                 db: db.clone(),
@@ -239,6 +269,7 @@ impl Store {
                 config,
                 stats: stats.clone(),
                 published: published_tx,
+                outbox_written: outbox_tx,
                 failed: std::sync::atomic::AtomicBool::new(false),
             },
             requests,
@@ -249,6 +280,7 @@ impl Store {
             stats,
             trees,
             published,
+            outbox_written,
             config,
             path: path.to_owned(),
             writer: Arc::new(std::sync::Mutex::new(Some(handle))),
@@ -345,7 +377,7 @@ impl Store {
         self.published.clone()
     }
 
-    /// The outbox rows, in message-id order.
+    /// Every outbox row, by queue and then in the order written.
     pub fn outbox(&self) -> Result<Vec<Entry>, StoreError> {
         let tree = &self.trees.outbox;
         tree.iter()
@@ -354,6 +386,46 @@ impl Store {
                     .map_err(StoreError::from)
             })
             .collect()
+    }
+
+    /// Up to `limit` rows of outbox queue `queue` after the row keyed `after` (from the first
+    /// when empty), in the order they were written: (row key, row).
+    pub fn outbox_page(
+        &self,
+        queue: &str,
+        after: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        use std::ops::Bound;
+        let prefix = writer::outbox_prefix(queue);
+        let start = if after.is_empty() {
+            Bound::Included(prefix.clone())
+        } else {
+            Bound::Excluded(after.to_vec())
+        };
+        self.trees
+            .outbox
+            .range::<Vec<u8>, _>((start, Bound::Unbounded))
+            .take_while(|r| r.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
+            .take(limit)
+            .map(|r| {
+                r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(StoreError::from)
+            })
+            .collect()
+    }
+
+    /// Rows waiting in outbox queue `queue`.
+    pub fn outbox_len(&self, queue: &str) -> usize {
+        self.trees
+            .outbox
+            .scan_prefix(writer::outbox_prefix(queue))
+            .count()
+    }
+
+    /// Changes each time outbox rows are written (and on disk).
+    pub fn outbox_written(&self) -> watch::Receiver<u64> {
+        self.outbox_written.clone()
     }
 
     /// Audit entries, in event order.

@@ -110,17 +110,36 @@ impl Server {
             .into_inner()
     }
 
-    /// An agency receipt through the store, the path agency receipts take.
+    /// A customs receipt through the store, the path agency receipts take. Before a customs
+    /// 800 the other agencies the release policy waits for pass (tax 120, inspection 800
+    /// when it was routed), so that 800 releases.
     async fn receipt(&self, s: &synth::Shipment, id: &str, status: i32) -> Committed {
+        if status == 800 {
+            self.agency_receipt(s, Agency::Tax, &format!("{id}-tax"), 120)
+                .await;
+            self.agency_receipt(s, Agency::Inspection, &format!("{id}-inspection"), 800)
+                .await;
+        }
+        self.agency_receipt(s, Agency::Customs, id, status).await
+    }
+
+    async fn agency_receipt(
+        &self,
+        s: &synth::Shipment,
+        agency: Agency,
+        id: &str,
+        status: i32,
+    ) -> Committed {
         let k = single_window::correlate::key_of(&Document::Order(s.order.clone())).unwrap();
         let event = ledger::receipt_event(
             id,
+            &format!("{}:test:{id}", agency.name()),
             k,
             AgencyReceipt {
-                agency: Agency::Customs,
+                agency,
                 status: ReturnStatus(status),
-                text: format!("customs {status}"),
-                at: 9_000_000 + status as u64,
+                text: format!("{} {status}", agency.name()),
+                at: single_window::dispatch::unix_millis(),
             },
             Arc::new(rules().clone()),
         );

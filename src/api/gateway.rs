@@ -153,9 +153,16 @@ fn typed(
     key: &str,
     sender: &str,
     content: &[u8],
-    rules: &crate::rules::Rules,
+    rules: &Arc<crate::rules::Rules>,
 ) -> Plan {
-    ingest::plan_typed(&Declaration::new(body), key, sender, content, rules)
+    ingest::plan_typed(
+        &Declaration::new(body),
+        key,
+        sender,
+        content,
+        rules,
+        unix_millis(),
+    )
 }
 
 fn unix_millis() -> u64 {

@@ -184,9 +184,11 @@ fn view(r: &Record) -> v1::ShipmentView {
             .iter()
             .map(|(agency, a)| v1::AgencyStatus {
                 agency: agency.clone(),
-                return_status: a.status,
+                return_status: a.status.unwrap_or(0),
                 return_info: a.text.clone(),
                 at_unix_ms: a.at,
+                phase: a.phase.clone(),
+                routed: a.routed,
             })
             .collect(),
         enterprises: r.enterprises.clone(),
@@ -194,6 +196,7 @@ fn view(r: &Record) -> v1::ShipmentView {
             .quota
             .as_ref()
             .map_or_else(String::new, |q| q.amount.clone()),
+        inventory_receipt_xml: Vec::new(),
     }
 }
 
@@ -218,11 +221,13 @@ fn pb_key(ebp: &str, order_no: &str) -> v1::ShipmentKey {
     }
 }
 
-fn encode_token(key: &[u8]) -> String {
-    key.iter().map(|b| format!("{b:02x}")).collect()
+/// A page token: the last key of the page, hex.
+pub(super) fn encode_token(key: &[u8]) -> String {
+    crate::dispatch::dead::to_hex(key)
 }
 
-fn decode_token(token: &str) -> Result<Vec<u8>, Status> {
+/// The key of a page token.
+pub(super) fn decode_token(token: &str) -> Result<Vec<u8>, Status> {
     let bad = || Status::invalid_argument("page_token: not a token this gateway gave out");
     if token.len() % 2 != 0 {
         return Err(bad());

@@ -1,10 +1,11 @@
 //! `single-window serve`: load the config, load and check the rules, open the store, serve
-//! until Ctrl-C.
+//! (with the dispatcher, and the simulated agencies for those with no endpoint) until Ctrl-C.
 
 use std::sync::Arc;
 
 use super::ServeArgs;
-use crate::api::{self, State};
+use crate::api::State;
+use crate::node::Node;
 use crate::config::{Config, ConfigError};
 use crate::rules::Rules;
 use crate::store::Store;
@@ -36,10 +37,25 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         blocking_above_bytes: config.server.blocking_above_bytes,
         ..State::new(Arc::new(rules), store.clone())
     });
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let mut node = Node::start(listener, state, &config.agencies, config.dispatch()).await?;
+    for (agency, url) in &node.endpoints {
+        let how = if config.agencies.endpoint(*agency).is_some() {
+            "configured"
+        } else {
+            "simulated in process"
+        };
+        eprintln!("single-window: {} at {url} ({how})", agency.name());
+    }
+    let interrupted = tokio::select! {
+        _ = tokio::signal::ctrl_c() => true,
+        ended = node.wait() => {
+            ended?;
+            false
+        }
     };
-    api::run(listener, state, shutdown).await?;
+    if interrupted {
+        node.stop().await?;
+    }
     store.close()?;
     Ok(())
 }

@@ -14,6 +14,16 @@ pub enum Event {
     Document(Declaration<'static>, Meta),
     /// An agency reported a decision.
     AgencyReceipt(AgencyReceipt),
+    /// The seller filed an agency declaration (inspection, FX settlement, tax) for the
+    /// shipment, stored under `key` (`sender/key`).
+    AgencyDeclaration {
+        /// The agency it is for.
+        agency: Agency,
+        /// Its declaration key.
+        key: String,
+        /// Sender and time.
+        meta: Meta,
+    },
 }
 
 /// Facts about a declaration that are not in it.
@@ -41,8 +51,8 @@ pub struct AgencyReceipt {
 /// Work for the shell to do after it has stored the new state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Hand the inventory to customs (emitted once per shipment, when T1 first holds).
-    RouteToCustoms,
+    /// Deliver something to an agency (the shell writes the outbox row).
+    Route(Route),
     /// Tell watchers the shipment entered this state.
     EmitStatus(State),
     /// Add `amount` to the buyer's total for `year` (the store keeps the running totals).
@@ -63,6 +73,59 @@ pub enum Effect {
         /// Calendar year the amount was counted in.
         year: u32,
     },
+}
+
+/// One message for an agency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// To whom.
+    pub agency: Agency,
+    /// What.
+    pub what: Routed,
+    /// It replaces or withdraws an earlier message to the same agency.
+    pub change: bool,
+}
+
+impl Route {
+    /// A first message.
+    pub fn new(agency: Agency, what: Routed) -> Route {
+        Route {
+            agency,
+            what,
+            change: false,
+        }
+    }
+}
+
+/// What a routed message carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Routed {
+    /// The CEB621 inventory on file (customs).
+    Inventory,
+    /// The inventory's goods lines on the inspection list (inspection).
+    Inspection,
+    /// A tax declaration derived from the inventory and the HS rates (tax).
+    Tax,
+    /// The CEB411 payment voucher on file (FX).
+    Payment,
+    /// The seller's agency declaration stored under this key.
+    Declared(String),
+    /// The CEB623 cancellation with this guid.
+    Cancel(String),
+}
+
+impl Routed {
+    /// In words, for the agency's state.
+    pub fn describe(&self) -> String {
+        match self {
+            Routed::Inventory => "inventory routed".to_owned(),
+            Routed::Inspection => "flagged goods lines routed".to_owned(),
+            Routed::Tax => "derived tax declaration routed".to_owned(),
+            Routed::Payment => "payment voucher routed".to_owned(),
+            Routed::Declared(key) => format!("declaration {key} routed"),
+            Routed::Cancel(guid) => format!("cancellation {guid} routed"),
+        }
+    }
 }
 
 /// What became of the event.

@@ -1,17 +1,25 @@
-//! The shipment's life after its documents: T1 routing, CEB623 cancellation, CEB625 return
-//! and the agencies' receipts (800 released, 100 rejected), with the quota effects they carry.
+//! The shipment's life after its documents: T1 routing, agency declarations, CEB623
+//! cancellation, CEB625 return and the agencies' receipts, with the quota effects they carry.
 
 use super::event::{AgencyReceipt, Effect, Meta, Outcome};
 use super::quota;
+use super::route;
 use super::rule;
-use super::shipment::{Agency, AgencyState, Filed, Quota, Shipment, State};
+use super::shipment::{Agency, AgencyState, Filed, Phase, Quota, Shipment, State};
 use crate::domain::records::{InvtCancel, InvtRefund};
-use crate::domain::{AppStatus, ReturnStatus};
+use crate::domain::AppStatus;
 use crate::report::{At, Violation};
+use crate::rules::{Decision, Rules};
 
 /// T1: once order, payment, waybill and a declared inventory are on file (they agree: each was
-/// checked against the others when it arrived), the shipment is complete and routed, once.
-pub(super) fn route_if_complete(s: &mut Shipment, at: u64, effects: &mut Vec<Effect>) {
+/// checked against the others when it arrived), the shipment is complete and routed to its
+/// agencies, once.
+pub(super) fn route_if_complete(
+    s: &mut Shipment,
+    rules: &Rules,
+    at: u64,
+    effects: &mut Vec<Effect>,
+) {
     let all_on_file = s.order.is_some() && s.payment.is_some() && s.waybill.is_some();
     if s.state != State::Collecting || !all_on_file || !s.inventory_declared() {
         return;
@@ -22,18 +30,52 @@ pub(super) fn route_if_complete(s: &mut Shipment, at: u64, effects: &mut Vec<Eff
         "T1: order, payment, waybill and declared inventory on file and agreeing",
     );
     effects.push(Effect::EmitStatus(State::Complete));
+    let routes = route::at_t1(s, rules, at);
     let guid = s
         .inventory
         .as_ref()
         .and_then(|f| f.guid.as_ref())
         .map_or_else(String::new, |g| g.to_string());
+    let to: Vec<&str> = routes.iter().map(|r| r.agency.name()).collect();
     s.transition(
         State::Routed,
         at,
-        format!("inventory {guid} routed to customs"),
+        format!("inventory {guid} routed to {}", to.join(", ")),
     );
-    effects.push(Effect::RouteToCustoms);
+    effects.extend(routes.into_iter().map(Effect::Route));
     effects.push(Effect::EmitStatus(State::Routed));
+}
+
+/// An agency declaration (inspection, FX settlement, tax): filed; when the shipment is already
+/// routed, routed to its agency at once (a change when the agency had a message before). Not
+/// accepted once the shipment is released, rejected, cancelled or returned.
+pub(super) fn declaration(s: &Shipment, agency: Agency, key: &str, meta: &Meta) -> Outcome {
+    if s.declared.get(&agency).is_some_and(|k| k == key) {
+        return Outcome::repeat(s);
+    }
+    if !s.open() {
+        return Outcome::rejected(
+            s,
+            vec![Violation::new(
+                rule::AMEND,
+                "shipment",
+                s.key.order_no.as_str(),
+                format!(
+                    "the shipment is {}: its {} declaration can no longer change",
+                    s.state,
+                    agency.name()
+                ),
+            )],
+        );
+    }
+    let mut next = s.clone();
+    next.declared.insert(agency, key.to_owned());
+    let mut effects = Vec::new();
+    if matches!(s.state, State::Routed | State::Held) {
+        let route = route::declared_after_routing(&mut next, agency, key, meta.received_at);
+        effects.push(Effect::Route(route));
+    }
+    Outcome::accepted(next, effects)
 }
 
 /// CEB623: allowed while a declared inventory is on file and the goods are neither released
@@ -45,7 +87,7 @@ pub(super) fn cancel(s: &Shipment, cancel: &InvtCancel<'static>, meta: &Meta) ->
     ) {
         return Outcome::repeat(s);
     }
-    let open = matches!(s.state, State::Collecting | State::Complete | State::Routed);
+    let open = s.open();
     if !open || !s.inventory_declared() {
         let why = if open {
             "no declared inventory is on file".to_owned()
@@ -78,7 +120,11 @@ pub(super) fn cancel(s: &Shipment, cancel: &InvtCancel<'static>, meta: &Meta) ->
         meta.received_at,
         format!("CEB623 cancellation {guid}"),
     );
-    let mut effects = vec![Effect::EmitStatus(State::Cancelled)];
+    let mut effects: Vec<Effect> = route::cancel(s, guid)
+        .into_iter()
+        .map(Effect::Route)
+        .collect();
+    effects.push(Effect::EmitStatus(State::Cancelled));
     if let Some(q) = next.quota.take() {
         effects.push(Effect::ReleaseQuota {
             buyer: q.buyer,
@@ -171,84 +217,63 @@ pub(super) fn refund(s: &Shipment, refund: &InvtRefund<'static>, meta: &Meta) ->
     Outcome::accepted(next, effects)
 }
 
-/// An agency receipt: recorded per agency; customs 800 releases a routed shipment (and counts
-/// the quota), any agency's 100 rejects one; other statuses are only recorded.
-pub(super) fn receipt(s: &Shipment, r: &AgencyReceipt) -> Outcome {
-    let ignored = |message: String| {
-        Violation::new(rule::RECEIPT, "returnStatus", r.status.to_string(), message)
+/// An agency receipt: the agency's phase under the release policy, then the shipment settled
+/// (released, held, rejected or still waiting) while it is routed or held; on a shipment that
+/// is already decided, cancelled or returned the receipt is only recorded.
+pub(super) fn receipt(s: &Shipment, r: &AgencyReceipt, rules: &Rules) -> Outcome {
+    let Some(last) = s.agencies.get(&r.agency).filter(|a| a.routed > 0) else {
+        return Outcome::ignored(
+            s,
+            Violation::new(
+                rule::RECEIPT,
+                "agency",
+                r.agency.name(),
+                format!(
+                    "{} has not been routed anything for this shipment",
+                    r.agency.name()
+                ),
+            ),
+        );
     };
-    if let Some(last) = s.agencies.get(&r.agency) {
-        if last.status == r.status && last.text == r.text {
-            return Outcome::repeat(s);
-        }
-        if r.at < last.at {
-            return Outcome::ignored(
-                s,
-                ignored(format!(
-                    "{} receipt {} at {} is older than receipt {} at {}",
+    if last.status == Some(r.status) && last.text == r.text {
+        return Outcome::repeat(s);
+    }
+    if r.at < last.at {
+        return Outcome::ignored(
+            s,
+            Violation::new(
+                rule::RECEIPT,
+                "returnStatus",
+                r.status.to_string(),
+                format!(
+                    "{} receipt {} at {} is older than the agency's last change at {}",
                     r.agency.name(),
                     r.status,
                     r.at,
-                    last.status,
                     last.at
-                )),
-            );
-        }
+                ),
+            ),
+        );
     }
+    let phase = match rules.policy.decide(r.agency, r.status) {
+        Decision::Passed => Phase::Passed,
+        Decision::Held => Phase::Held,
+        Decision::Rejected => Phase::Rejected,
+        Decision::Progress => Phase::Routed,
+    };
     let mut next = s.clone();
     next.agencies.insert(
         r.agency,
         AgencyState {
-            status: r.status,
+            phase,
+            status: Some(r.status),
             text: r.text.clone(),
             at: r.at,
+            routed: last.routed,
         },
     );
     let mut effects = Vec::new();
-    let cause = format!("{} receipt {}: {}", r.agency.name(), r.status, r.text);
-    match (r.agency, r.status) {
-        (Agency::Customs, ReturnStatus::RELEASED) => {
-            if s.state != State::Routed {
-                return Outcome::ignored(
-                    s,
-                    Violation::new(
-                        rule::T1,
-                        "returnStatus",
-                        r.status.to_string(),
-                        format!(
-                            "customs release of a shipment that is {}, not routed",
-                            s.state
-                        ),
-                    ),
-                );
-            }
-            next.transition(State::Released, r.at, cause);
-            effects.push(Effect::EmitStatus(State::Released));
-            if let Some(q) = count(&next) {
-                effects.push(Effect::CountQuota {
-                    buyer: q.buyer.clone(),
-                    amount: q.amount,
-                    year: q.year,
-                });
-                next.quota = Some(q);
-            }
-        }
-        (_, ReturnStatus(100)) => {
-            if !matches!(s.state, State::Complete | State::Routed) {
-                return Outcome::ignored(
-                    s,
-                    ignored(format!(
-                        "{} rejection of a shipment that is {}",
-                        r.agency.name(),
-                        s.state
-                    )),
-                );
-            }
-            next.transition(State::Rejected, r.at, cause);
-            effects.push(Effect::EmitStatus(State::Rejected));
-        }
-        _ => {}
-    }
+    route::settle(&mut next, rules, r.at, &mut effects);
     Outcome::accepted(next, effects)
 }
 

@@ -45,6 +45,9 @@ pub const RETURN: &str = "RETURN";
 pub const RETURN_GNUM_CODE: i32 = -625_209;
 /// An agency receipt that does not fit the shipment's state (or is older than the last one).
 pub const RECEIPT: &str = "RECEIPT";
+/// An agency declaration after the shipment was decided (released, rejected, cancelled,
+/// returned).
+pub const AMEND: &str = "AMEND";
 /// A declaration this core does not correlate (agency declarations, receipts).
 pub const KIND: &str = "KIND";
 /// U1: `logisticsNo` unique per logistics enterprise, `payTransactionId` unique per payment

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::domain::records::{Inventory, InvtCancel, InvtRefund, Logistics, Order, Payment};
+pub use crate::domain::Agency;
 use crate::domain::{AppStatus, Decimal, Guid, IdNumber, ReturnStatus, ShipmentKey, Timestamp};
 
 /// One shipment (one order): everything correlation knows about it.
@@ -27,8 +28,13 @@ pub struct Shipment {
     pub refund: Option<Filed<InvtRefund<'static>>>,
     /// Where the shipment is.
     pub state: State,
-    /// The last receipt of each agency.
+    /// Each agency the shipment was routed to (or found not to need): where its part stands
+    /// and its last receipt.
     pub agencies: BTreeMap<Agency, AgencyState>,
+    /// The agency declarations the seller filed for the shipment (inspection, FX settlement,
+    /// tax), by their declaration key (`sender/key`); routed instead of what the gateway would
+    /// derive.
+    pub declared: BTreeMap<Agency, String>,
     /// Every transition of `state`, oldest first.
     pub history: Vec<Transition>,
     /// The buyer's identity number (order, else inventory), the key of the annual quota.
@@ -54,8 +60,9 @@ pub struct Filed<T> {
     pub received_at: u64,
 }
 
-/// The shipment state machine: collecting → complete → routed → released / rejected, with
-/// cancelled (from any state before release) and returned (after release).
+/// The shipment state machine: collecting → complete → routed → released / rejected, held
+/// (and back to routed) while an agency holds the goods, cancelled (from any state before
+/// release) and returned (after release).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum State {
     /// Documents are arriving; T1 does not hold yet.
@@ -63,8 +70,10 @@ pub enum State {
     Collecting,
     /// Order, payment, waybill and a declared inventory are on file and agree (T1).
     Complete,
-    /// The inventory was handed to customs.
+    /// Routed to the agencies; waiting for their decisions.
     Routed,
+    /// An agency whose decision the release needs holds the goods (inspection, detention).
+    Held,
     /// Customs released the goods (800).
     Released,
     /// An agency rejected the shipment (100).
@@ -82,6 +91,7 @@ impl State {
             State::Collecting => "collecting",
             State::Complete => "complete",
             State::Routed => "routed",
+            State::Held => "held",
             State::Released => "released",
             State::Rejected => "rejected",
             State::Cancelled => "cancelled",
@@ -109,40 +119,78 @@ pub struct Transition {
     pub cause: String,
 }
 
-/// The agencies a shipment is routed to (domain.md §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Agency {
-    /// China Customs.
-    Customs,
-    /// Inspection and quarantine.
-    Inspection,
-    /// Foreign exchange (bank / FX bureau).
-    Fx,
-    /// Tax.
-    Tax,
+/// Where one agency's part of a shipment stands, with its last receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgencyState {
+    /// Its phase.
+    pub phase: Phase,
+    /// The last receipt's `returnStatus` (none before the first receipt).
+    pub status: Option<ReturnStatus>,
+    /// The last receipt's `returnInfo` (or why the phase changed).
+    pub text: String,
+    /// When the phase last changed (Unix milliseconds).
+    pub at: u64,
+    /// Messages routed to the agency for this shipment.
+    pub routed: u32,
 }
 
-impl Agency {
-    /// The agency's name, a bounded label.
+/// An agency's part of a shipment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Phase {
+    /// Nothing to decide (inspection of a shipment with no flagged goods line).
+    NotRequired,
+    /// Routed; no decision yet (progress receipts such as customs 120 keep it here).
+    Routed,
+    /// Its part is done (customs 800, inspection passed, tax bill issued, FX settled).
+    Passed,
+    /// It holds the goods.
+    Held,
+    /// It refused.
+    Rejected,
+}
+
+impl Phase {
+    /// The phase's name as shown to operators.
     pub fn name(self) -> &'static str {
         match self {
-            Agency::Customs => "customs",
-            Agency::Inspection => "inspection",
-            Agency::Fx => "fx",
-            Agency::Tax => "tax",
+            Phase::NotRequired => "not-required",
+            Phase::Routed => "routed",
+            Phase::Passed => "passed",
+            Phase::Held => "held",
+            Phase::Rejected => "rejected",
         }
+    }
+
+    /// Parses a name of [`Phase::name`].
+    pub fn named(name: &str) -> Option<Phase> {
+        [
+            Phase::NotRequired,
+            Phase::Routed,
+            Phase::Passed,
+            Phase::Held,
+            Phase::Rejected,
+        ]
+        .into_iter()
+        .find(|p| p.name() == name)
+    }
+
+    /// Whether the release waits for nothing more from this agency.
+    pub fn clears(self) -> bool {
+        matches!(self, Phase::NotRequired | Phase::Passed)
     }
 }
 
-/// An agency's last receipt for the shipment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgencyState {
-    /// Its `returnStatus`.
-    pub status: ReturnStatus,
-    /// Its `returnInfo` text.
-    pub text: String,
-    /// When it arrived (Unix milliseconds).
-    pub at: u64,
+impl AgencyState {
+    /// Routed at `at`, no receipt yet.
+    pub fn routed(at: u64, text: impl Into<String>) -> AgencyState {
+        AgencyState {
+            phase: Phase::Routed,
+            status: None,
+            text: text.into(),
+            at,
+            routed: 1,
+        }
+    }
 }
 
 /// What a released shipment counted toward its buyer's annual quota.
@@ -169,6 +217,7 @@ impl Shipment {
             refund: None,
             state: State::Collecting,
             agencies: BTreeMap::new(),
+            declared: BTreeMap::new(),
             history: Vec::new(),
             buyer: None,
             quota: None,
@@ -180,6 +229,15 @@ impl Shipment {
         self.inventory
             .as_ref()
             .is_some_and(|f| f.app_status == AppStatus::Declare)
+    }
+
+    /// Whether the shipment is still open to decisions and changes (not released, rejected,
+    /// cancelled or returned).
+    pub fn open(&self) -> bool {
+        matches!(
+            self.state,
+            State::Collecting | State::Complete | State::Routed | State::Held
+        )
     }
 
     /// Moves to `to`, recording the transition (no-op when already there).

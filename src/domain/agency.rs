@@ -8,6 +8,39 @@ use super::enums::IdType;
 use super::record::Text;
 use super::time::Timestamp;
 
+/// The agencies a shipment is routed to (domain.md §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Agency {
+    /// China Customs.
+    Customs,
+    /// Inspection and quarantine.
+    Inspection,
+    /// Foreign exchange (bank / FX bureau).
+    Fx,
+    /// Tax.
+    Tax,
+}
+
+impl Agency {
+    /// The agency's name, a bounded label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Agency::Customs => "customs",
+            Agency::Inspection => "inspection",
+            Agency::Fx => "fx",
+            Agency::Tax => "tax",
+        }
+    }
+
+    /// The four, in a fixed order.
+    pub const ALL: [Agency; 4] = [Agency::Customs, Agency::Inspection, Agency::Fx, Agency::Tax];
+
+    /// The agency called `name` ("customs", "inspection", "fx", "tax").
+    pub fn named(name: &str) -> Option<Agency> {
+        Agency::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
 /// The shipment a declaration belongs to: platform code + order number (domain.md §3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ShipmentKey<'a> {

@@ -9,10 +9,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
+use super::outbound;
 use super::record::{DocRef, Record};
 use super::status::StatusEvent;
 use crate::correlate::{
-    self, rule, AgencyReceipt, DocKind, Effect, Event, Meta, Shipment, Verdict,
+    self, rule, Agency, AgencyReceipt, DocKind, Effect, Event, Meta, Route, Shipment, Verdict,
 };
 use crate::domain::records::{Logistics, Payment};
 use crate::domain::{AppType, Body, Decimal, Declaration, Document, ShipmentKey};
@@ -54,6 +55,43 @@ pub fn document(view: &dyn Read, arrival: &Arrival, rules: &Rules) -> Result<Fol
             None => Ok(Folded::default()),
         },
         _ => Ok(Folded::default()),
+    }
+}
+
+/// Files the seller's agency declaration (stored under `at`) in shipment `key`, routing it
+/// when the shipment is already routed.
+pub fn agency_declaration(
+    view: &dyn Read,
+    agency: Agency,
+    key: &ShipmentKey<'static>,
+    at: &DocRef,
+    rules: &Rules,
+) -> Result<Folded, StoreError> {
+    let mut ledger = Ledger::load_or_new(view, key, rules)?;
+    let event = Event::AgencyDeclaration {
+        agency,
+        key: at.declaration_key(),
+        meta: Meta {
+            sender: at.sender.clone(),
+            received_at: at.received_at,
+        },
+    };
+    let outcome = correlate::apply(&ledger.shipment, &event, rules);
+    match outcome.verdict {
+        Verdict::Accepted => {
+            ledger.shipment = outcome.shipment;
+            ledger.effects.extend(outcome.effects);
+            ledger.docs.insert(agency.name().to_owned(), at.clone());
+            ledger.finish(view)
+        }
+        Verdict::Rejected(violations) => Ok(Folded::Refuse(Refusal {
+            ignored: false,
+            violations,
+        })),
+        Verdict::Ignored(violation) => Ok(Folded::Refuse(Refusal {
+            ignored: true,
+            violations: vec![violation],
+        })),
     }
 }
 
@@ -211,7 +249,7 @@ impl<'r> Ledger<'r> {
                     amount,
                     year,
                 } => self.add_quota(view, keys::quota(&buyer, year), amount, false)?,
-                Effect::RouteToCustoms => self.route_to_customs(),
+                Effect::Route(route) => self.route(view, &route)?,
                 Effect::EmitStatus(_) => {}
             }
         }
@@ -278,21 +316,24 @@ impl<'r> Ledger<'r> {
         Ok(())
     }
 
-    fn route_to_customs(&mut self) {
-        let Some(inventory) = self.docs.get("inventory").cloned() else {
-            return;
-        };
-        let row = Route {
-            agency: "customs".to_owned(),
+    /// An outbox row for the agency with the delivery, and the message's index entry (how a
+    /// receipt finds its shipment).
+    fn route(&mut self, view: &dyn Read, route: &Route) -> Result<(), StoreError> {
+        let delivery = outbound::delivery(view, &self.shipment, &self.docs, route, self.rules)?;
+        let message = Routing {
+            agency: route.agency.name().to_owned(),
             ebp: self.shipment.key.ebp_code.as_str().to_owned(),
             order_no: self.shipment.key.order_no.as_str().to_owned(),
-            declaration: inventory.clone(),
         };
-        let id = format!("customs:{}", inventory.key);
-        self.writes.outbox.push((
-            id.into_bytes(),
-            serde_json::to_vec(&row).unwrap_or_default(),
+        self.writes.puts.push((
+            Tree::Index,
+            keys::message(&delivery.message_id),
+            serde_json::to_vec(&message).unwrap_or_default(),
         ));
+        self.writes
+            .outbox
+            .push((route.agency.name().to_owned(), outbound::row(&delivery)));
+        Ok(())
     }
 
     fn event(&mut self, event: StatusEvent) {
@@ -351,17 +392,15 @@ impl<'r> Ledger<'r> {
     }
 }
 
-/// An outbox row: what to deliver to which agency.
+/// A routed message's index entry: to which agency, for which shipment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Route {
+pub struct Routing {
     /// Agency name.
     pub agency: String,
     /// Shipment `ebpCode`.
     pub ebp: String,
     /// Shipment `orderNo`.
     pub order_no: String,
-    /// The declaration to deliver.
-    pub declaration: DocRef,
 }
 
 /// A U1 index entry: the document holding a number, and its shipment (none while a waybill

@@ -66,6 +66,12 @@ pub fn pay_transaction(pay_code: &str, transaction: &str) -> Vec<u8> {
     join(b"p", &[pay_code, transaction])
 }
 
+/// `m messageId`: a routed message → its agency and shipment (`Tree::Index`), how a receipt
+/// finds what it decides on.
+pub fn message(message_id: &str) -> Vec<u8> {
+    join(b"m", &[message_id])
+}
+
 /// `Tree::Quotas`: SHA-256 of the buyer's ID number (no raw ID number in any key), then the
 /// year.
 pub fn quota(buyer: &IdNumber<'_>, year: u32) -> Vec<u8> {

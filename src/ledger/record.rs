@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ceb;
 use crate::ceb::Limits;
-use crate::correlate::{Agency, AgencyState, Filed, Quota, Shipment, State, Transition};
+use crate::correlate::{Agency, AgencyState, Filed, Phase, Quota, Shipment, State, Transition};
 use crate::domain::records::{InvtCancel, InvtRefund};
 use crate::domain::{
     AppStatus, Body, Document, EntCode, Guid, IdNumber, ReturnStatus, ShipmentKey, Text, Timestamp,
@@ -30,7 +30,7 @@ pub struct Record {
     pub docs: BTreeMap<String, DocRef>,
     /// Every transition.
     pub history: Vec<Step>,
-    /// The agencies' last receipts.
+    /// The agencies' parts and last receipts.
     pub agencies: BTreeMap<String, Receipt>,
     /// What the shipment counted toward its buyer's quota.
     pub quota: Option<Counted>,
@@ -49,6 +49,13 @@ pub struct DocRef {
     pub received_at: u64,
 }
 
+impl DocRef {
+    /// `sender/key`: how the shipment names an agency declaration on file.
+    pub fn declaration_key(&self) -> String {
+        format!("{}/{}", self.sender, self.key)
+    }
+}
+
 /// One transition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
@@ -62,11 +69,15 @@ pub struct Step {
     pub cause: String,
 }
 
-/// An agency's last receipt.
+/// Where an agency's part stands, with its last receipt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
-    /// CEB returnStatus.
-    pub status: i32,
+    /// The phase's name (not-required, routed, passed, held, rejected).
+    pub phase: String,
+    /// Messages routed to the agency for the shipment.
+    pub routed: u32,
+    /// CEB returnStatus of the last receipt (none before the first).
+    pub status: Option<i32>,
     /// returnInfo.
     pub text: String,
     /// Unix milliseconds.
@@ -90,6 +101,7 @@ pub fn state_named(name: &str) -> Option<State> {
         State::Collecting,
         State::Complete,
         State::Routed,
+        State::Held,
         State::Released,
         State::Rejected,
         State::Cancelled,
@@ -100,9 +112,7 @@ pub fn state_named(name: &str) -> Option<State> {
 }
 
 fn agency_named(name: &str) -> Option<Agency> {
-    [Agency::Customs, Agency::Inspection, Agency::Fx, Agency::Tax]
-        .into_iter()
-        .find(|a| a.name() == name)
+    Agency::named(name)
 }
 
 impl Record {
@@ -135,7 +145,9 @@ impl Record {
                     (
                         a.name().to_owned(),
                         Receipt {
-                            status: s.status.0,
+                            phase: s.phase.name().to_owned(),
+                            routed: s.routed,
+                            status: s.status.map(|c| c.0),
                             text: s.text.clone(),
                             at: s.at,
                         },
@@ -177,6 +189,10 @@ impl Record {
         let mut s = Shipment::new(self.key()?);
         s.state = state_named(&self.state).ok_or_else(|| corrupt("state"))?;
         for (kind, r) in &self.docs {
+            if let Some(agency) = Agency::named(kind) {
+                s.declared.insert(agency, r.declaration_key());
+                continue;
+            }
             let doc = document(store, r, limits)?;
             match (kind.as_str(), doc) {
                 ("order", Document::Order(d)) => {
@@ -249,9 +265,11 @@ impl Record {
             s.agencies.insert(
                 agency,
                 AgencyState {
-                    status: ReturnStatus(r.status),
+                    phase: Phase::named(&r.phase).ok_or_else(|| corrupt("agency phase"))?,
+                    status: r.status.map(ReturnStatus),
                     text: r.text.clone(),
                     at: r.at,
+                    routed: r.routed,
                 },
             );
         }

@@ -9,6 +9,7 @@ use aho_corasick::AhoCorasick;
 use serde::Deserialize;
 
 use super::tables::{CodeSet, Enterprise, HsEntry, NegativeList};
+use super::policy::PolicyFile;
 use super::{Checks, Rules, RulesError, TaxPolicy};
 use crate::ceb::Limits;
 use crate::domain::{CountryCode, CurrencyCode, CustomsCode, Decimal, HsCode, UnitCode};
@@ -23,6 +24,7 @@ pub(super) struct FileNames {
     hs: &'static str,
     negative: &'static str,
     enterprises: &'static str,
+    routing: &'static str,
 }
 
 pub(super) const EMBEDDED: FileNames = FileNames {
@@ -34,6 +36,7 @@ pub(super) const EMBEDDED: FileNames = FileNames {
     hs: "hs.toml",
     negative: "negative_list.toml",
     enterprises: "enterprises.toml",
+    routing: "routing.toml",
 };
 
 macro_rules! embed {
@@ -51,7 +54,8 @@ pub(super) const EMBEDDED_TEXT: &[(&str, &str)] = embed!(
     "customs.toml",
     "hs.toml",
     "negative_list.toml",
-    "enterprises.toml"
+    "enterprises.toml",
+    "routing.toml"
 );
 
 #[derive(Deserialize)]
@@ -151,7 +155,11 @@ pub(super) fn load(
         }
     }
     let enterprises: EnterprisesFile = parse(names.enterprises, &read(names.enterprises)?)?;
+    let policy = parse::<PolicyFile>(names.routing, &read(names.routing)?)?
+        .check()
+        .map_err(|(key, problem)| invalid(names.routing, key, problem))?;
     Ok(Rules {
+        policy,
         limits: limits.decode,
         tax,
         checks,

@@ -58,6 +58,8 @@ pub(super) struct Writer {
     pub stats: Arc<SharedStats>,
     /// The last status-event sequence on disk, for watchers.
     pub published: watch::Sender<u64>,
+    /// Bumped when outbox rows were written, for the dispatchers.
+    pub outbox_written: watch::Sender<u64>,
     /// Set when a write or fsync failed: what sled holds may then differ from what is on disk
     /// (a retry would be taken for a repeat), so nothing more is written until a restart.
     pub failed: std::sync::atomic::AtomicBool,
@@ -120,6 +122,9 @@ impl Writer {
             if let Some(last) = group.last_event {
                 self.published.send_replace(last);
             }
+            if group.outbox_rows {
+                self.outbox_written.send_modify(|n| *n += 1);
+            }
         }
         for (request, outcome) in batch.drain(..).zip(outcomes) {
             let answer = match (&synced, outcome) {
@@ -136,8 +141,10 @@ impl Writer {
     /// Decides one event against the state on file and the group's earlier events; queues its
     /// writes in `group` when it is new.
     fn decide(&self, group: &mut Group, event: &mut Accepted) -> Result<Committed, StoreError> {
+        let keyed = !event.key.is_empty();
         let key = idempotency_key(&event.sender, &event.key);
         let stored = match group.get(Slot::Idempotency, &key) {
+            _ if !keyed => None,
             Some(pending) => pending,
             None => self.trees.idempotency.get(&key)?.map(|v| v.to_vec()),
         };
@@ -154,6 +161,7 @@ impl Writer {
             Some(fold) => (fold.0)(&View {
                 trees: &self.trees,
                 group,
+                own: &event.puts,
             })?,
             None => Folded::default(),
         };
@@ -162,17 +170,25 @@ impl Writer {
             Folded::Write(writes) => writes,
         };
         let seq = self.db.generate_id()?;
-        let mut record = event.content.to_vec();
-        record.extend_from_slice(&event.reply);
-        group.put(Slot::Idempotency, key, Some(record));
+        if keyed {
+            let mut record = event.content.to_vec();
+            record.extend_from_slice(&event.reply);
+            group.put(Slot::Idempotency, key, Some(record));
+        }
         for (tree, k, v) in event.puts.drain(..).chain(writes.puts) {
             group.put(Slot::Data(tree), k, Some(v));
         }
         for (tree, k) in writes.removes {
             group.put(Slot::Data(tree), k, None);
         }
-        for (id, row) in event.outbox.drain(..).chain(writes.outbox) {
-            group.put(Slot::Outbox, id, Some(row));
+        for (queue, row) in event.outbox.drain(..).chain(writes.outbox) {
+            let mut key = outbox_prefix(&queue);
+            key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+            group.put(Slot::Outbox, key, Some(row));
+            group.outbox_rows = true;
+        }
+        for key in writes.outbox_removes {
+            group.put(Slot::Outbox, key, None);
         }
         group.put(
             Slot::Audit,
@@ -231,6 +247,7 @@ pub(super) struct Group {
     latest: HashMap<(Slot, Vec<u8>), usize>,
     order: Vec<(Slot, Vec<u8>, Option<Vec<u8>>)>,
     last_event: Option<u64>,
+    outbox_rows: bool,
 }
 
 impl Group {
@@ -247,15 +264,19 @@ impl Group {
 }
 
 /// What a [`super::Fold`] sees: the data trees as the earlier events (of this group too) left
-/// them.
+/// them, with its own event's puts on top.
 pub struct View<'a> {
     trees: &'a Trees,
     group: &'a Group,
+    own: &'a [super::Put],
 }
 
 impl View<'_> {
     /// A record of `tree`.
     pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some((_, _, value)) = self.own.iter().rev().find(|(t, k, _)| *t == tree && k == key) {
+            return Ok(Some(value.clone()));
+        }
         if let Some(pending) = self.group.get(Slot::Data(tree), key) {
             return Ok(pending);
         }
@@ -299,6 +320,14 @@ impl Trees {
             Slot::Data(tree) => self.data(tree),
         }
     }
+}
+
+/// `queue \0`: where the rows of an outbox queue start.
+pub(super) fn outbox_prefix(queue: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(queue.len() + 9);
+    k.extend_from_slice(queue.as_bytes());
+    k.push(0);
+    k
 }
 
 /// `sender \0 key`.

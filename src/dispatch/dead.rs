@@ -1,0 +1,172 @@
+//! The dead letters: deliveries given up on (after the last attempt, or refused for good) and
+//! receipts for messages the gateway never routed (orphans), each with why and every
+//! attempt's error; listed, inspected and replayed by operators.
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Accepted, Store, StoreError, Tree, Writes};
+
+/// One dead letter as stored (`Tree::DeadLetters`, keyed by its id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Its id: the message id (a delivery) or `orphan:` + receipt id.
+    pub id: String,
+    /// The agency.
+    pub agency: String,
+    /// `delivery` or `orphan-receipt`.
+    pub kind: String,
+    /// The message it is about.
+    pub message_id: String,
+    /// Shipment `ebpCode` ("" when unknown).
+    pub ebp: String,
+    /// Shipment `orderNo` ("" when unknown).
+    pub order_no: String,
+    /// Why it is here.
+    pub reason: String,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<Attempt>,
+    /// When it was put here (Unix milliseconds).
+    pub at: u64,
+    /// The delivery (encoded `v1::Delivery`) or the receipt (encoded `v1::AgencyReceipt`),
+    /// hex.
+    pub body: String,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// 1, 2, …
+    pub number: u32,
+    /// Unix milliseconds.
+    pub at: u64,
+    /// What went wrong.
+    pub error: String,
+}
+
+/// A delivery dead letter.
+pub const DELIVERY: &str = "delivery";
+/// An orphan receipt dead letter.
+pub const ORPHAN: &str = "orphan-receipt";
+
+impl DeadLetter {
+    /// JSON.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// From JSON.
+    pub fn from_bytes(bytes: &[u8]) -> Result<DeadLetter, StoreError> {
+        serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("dead letter: {e}")))
+    }
+
+    /// The body's bytes.
+    pub fn body_bytes(&self) -> Vec<u8> {
+        from_hex(&self.body)
+    }
+}
+
+/// Moves outbox row `row_key` to the dead letters (one atomic write).
+pub async fn bury(
+    store: &Store,
+    row_key: Option<Vec<u8>>,
+    letter: DeadLetter,
+) -> Result<(), StoreError> {
+    let audit = format!("dead letter {} ({}): {}", letter.id, letter.kind, letter.reason);
+    let writes = Writes {
+        puts: vec![(Tree::DeadLetters, letter.id.clone().into_bytes(), letter.to_bytes())],
+        outbox_removes: row_key.into_iter().collect(),
+        ..Writes::default()
+    };
+    store
+        .commit(Accepted::bookkeeping("gateway:dispatch", audit, writes))
+        .await
+        .map(|_| ())
+}
+
+/// One page of dead letters (of `agency` when not empty), after id `after`.
+pub fn list(
+    store: &Store,
+    agency: &str,
+    after: &[u8],
+    limit: usize,
+) -> Result<(Vec<DeadLetter>, Vec<u8>), StoreError> {
+    let mut letters = Vec::new();
+    let mut cursor = after.to_vec();
+    loop {
+        let page = store.page(Tree::DeadLetters, b"", &cursor, 256)?;
+        let done = page.len() < 256;
+        for (key, value) in page {
+            cursor = key;
+            let letter = DeadLetter::from_bytes(&value)?;
+            if agency.is_empty() || letter.agency == agency {
+                letters.push(letter);
+                if letters.len() == limit {
+                    let more = !store.page(Tree::DeadLetters, b"", &cursor, 1)?.is_empty();
+                    return Ok((letters, if more { cursor } else { Vec::new() }));
+                }
+            }
+        }
+        if done {
+            return Ok((letters, Vec::new()));
+        }
+    }
+}
+
+/// The dead letter `id`.
+pub fn get(store: &Store, id: &str) -> Result<Option<DeadLetter>, StoreError> {
+    store
+        .get(Tree::DeadLetters, id.as_bytes())?
+        .map(|b| DeadLetter::from_bytes(&b))
+        .transpose()
+}
+
+/// Puts a dead delivery back in its agency's outbox (same message id) and removes it from
+/// the dead letters, in one write.
+pub async fn replay_delivery(store: &Store, letter: &DeadLetter) -> Result<(), StoreError> {
+    let writes = Writes {
+        removes: vec![(Tree::DeadLetters, letter.id.clone().into_bytes())],
+        outbox: vec![(letter.agency.clone(), letter.body_bytes())],
+        ..Writes::default()
+    };
+    let audit = format!("dead letter {} replayed", letter.id);
+    store
+        .commit(Accepted::bookkeeping("gateway:admin", audit, writes))
+        .await
+        .map(|_| ())
+}
+
+/// Removes dead letter `id`.
+pub async fn remove(store: &Store, id: &str, why: &str) -> Result<(), StoreError> {
+    let writes = Writes {
+        removes: vec![(Tree::DeadLetters, id.as_bytes().to_vec())],
+        ..Writes::default()
+    };
+    let audit = format!("dead letter {id} removed: {why}");
+    store
+        .commit(Accepted::bookkeeping("gateway:admin", audit, writes))
+        .await
+        .map(|_| ())
+}
+
+/// Lower-case hex.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(text: &str) -> Vec<u8> {
+    (0..text.len() / 2)
+        .filter_map(|i| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let bytes = [0u8, 1, 0x7f, 0x80, 0xff];
+        assert_eq!(to_hex(&bytes), "00017f80ff");
+        assert_eq!(from_hex(&to_hex(&bytes)), bytes);
+    }
+}
