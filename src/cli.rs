@@ -40,7 +40,7 @@ pub enum Command {
     /// Agency simulator: customs, inspection, FX and tax behind one AgencyEndpoint gRPC
     /// server; decides each delivered message (seeded), injects faults, keeps a ledger and
     /// reports receipts to the gateway's Receipts service. Runs until SIGINT or SIGTERM.
-    AgencySim(AgencySimArgs),
+    AgencySim(Box<AgencySimArgs>),
 }
 
 /// Arguments of `agency-sim`. Each flag given wins over the config file's `[agency_sim]`

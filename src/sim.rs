@@ -17,13 +17,15 @@
 //!
 //! Decisions are pure ([`decide`]); the only state is the book of taken messages, mirrored in
 //! the ledger file, from which a restarted simulator knows its duplicates and re-queues the
-//! receipts the gateway never took. Modules: [`config`] (plain data and its parsers),
-//! [`settings`] (flags and file), [`decide`] (pure decisions and receipts), [`ledger`] (the
-//! file format), `random`, `book` (state), `server` (the gRPC handler), `reporter`.
+//! receipts the gateway never took. Modules: [`config`] (plain data), [`parse`] (its
+//! textual forms), [`settings`] (flags and file), [`decide`] (pure decisions and receipts),
+//! [`ledger`] (the file format), `random`, `book` (state), `server` (the gRPC handler),
+//! `reporter`.
 
 pub mod config;
 pub mod decide;
 pub mod ledger;
+pub mod parse;
 pub mod settings;
 
 mod book;

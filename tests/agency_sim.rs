@@ -13,7 +13,7 @@ use single_window::pb::v1::{
     self, agency_endpoint_client::AgencyEndpointClient, receipts_server, ReceiptOutcome,
 };
 use single_window::sim::{
-    self, config::parse_rule, read_ledger, summarize, Decision, LedgerLine, LedgerSummary, Mix,
+    self, parse::parse_rule, read_ledger, summarize, Decision, LedgerLine, LedgerSummary, Mix,
     SimConfig,
 };
 use tokio::net::TcpListener;
@@ -129,7 +129,10 @@ async fn client(url: &str) -> AgencyEndpointClient<Channel> {
 }
 
 /// Delivers; the ack's `duplicate`, or the refusal's code.
-async fn deliver(client: &mut AgencyEndpointClient<Channel>, d: v1::Delivery) -> Result<bool, Code> {
+async fn deliver(
+    client: &mut AgencyEndpointClient<Channel>,
+    d: v1::Delivery,
+) -> Result<bool, Code> {
     client
         .deliver(d)
         .await
@@ -176,7 +179,10 @@ async fn a_delivery_is_recorded_decided_and_reported_in_order() {
     .unwrap();
     let mut agency = client(&embedded.url).await;
 
-    assert_eq!(deliver(&mut agency, inventory("m-r", "R-1")).await, Ok(false));
+    assert_eq!(
+        deliver(&mut agency, inventory("m-r", "R-1")).await,
+        Ok(false)
+    );
     let released = recorder.wait("m-r", 2).await;
     assert_eq!(
         released,
@@ -184,9 +190,15 @@ async fn a_delivery_is_recorded_decided_and_reported_in_order() {
     );
 
     let started = Instant::now();
-    assert_eq!(deliver(&mut agency, inventory("m-i", "I-1")).await, Ok(false));
+    assert_eq!(
+        deliver(&mut agency, inventory("m-i", "I-1")).await,
+        Ok(false)
+    );
     let inspected = recorder.wait("m-i", 3).await;
-    assert!(started.elapsed() >= Duration::from_millis(150), "the hold was kept");
+    assert!(
+        started.elapsed() >= Duration::from_millis(150),
+        "the hold was kept"
+    );
     assert_eq!(statuses(&inspected), [120, 500, 800]);
     let times: Vec<u64> = recorder
         .all()
@@ -235,7 +247,10 @@ async fn a_repeat_is_a_duplicate_and_resends_the_same_receipts() {
     .await
     .unwrap();
     let mut agency = client(&embedded.url).await;
-    assert_eq!(deliver(&mut agency, inventory("m-1", "D-1")).await, Ok(false));
+    assert_eq!(
+        deliver(&mut agency, inventory("m-1", "D-1")).await,
+        Ok(false)
+    );
     let first = recorder.wait("m-1", 2).await;
     assert_eq!(statuses(&first), [120, 501]);
 
@@ -253,7 +268,11 @@ async fn a_repeat_is_a_duplicate_and_resends_the_same_receipts() {
     assert_eq!((summary.taken, summary.messages), (2, 1));
     assert_eq!((summary.duplicates, summary.effective_duplicates), (1, 0));
     assert_eq!(decisions(&ledger).len(), 1, "no second decision");
-    let LedgerLine::Delivery(repeat) = &lines.iter().filter(|l| matches!(l, LedgerLine::Delivery(_))).nth(1).unwrap()
+    let LedgerLine::Delivery(repeat) = &lines
+        .iter()
+        .filter(|l| matches!(l, LedgerLine::Delivery(_)))
+        .nth(1)
+        .unwrap()
     else {
         unreachable!()
     };
@@ -333,10 +352,23 @@ async fn rules_force_each_decision_for_each_agency() {
 async fn faults_and_bad_deliveries_give_their_codes_and_record_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (recorder, gateway) = Recorder::start().await;
-    let cases: [(&str, fn(&mut SimConfig), Code); 3] = [
-        ("unavailable", |c| c.faults.unavailable = 1.0, Code::Unavailable),
-        ("refuse", |c| c.faults.refuse = 1.0, Code::FailedPrecondition),
-        ("timeout", |c| c.faults.timeout = 1.0, Code::DeadlineExceeded),
+    type Fault = fn(&mut SimConfig);
+    let cases: [(&str, Fault, Code); 3] = [
+        (
+            "unavailable",
+            |c| c.faults.unavailable = 1.0,
+            Code::Unavailable,
+        ),
+        (
+            "refuse",
+            |c| c.faults.refuse = 1.0,
+            Code::FailedPrecondition,
+        ),
+        (
+            "timeout",
+            |c| c.faults.timeout = 1.0,
+            Code::DeadlineExceeded,
+        ),
     ];
     for (name, fault, code) in cases {
         let ledger = dir.path().join(format!("{name}.jsonl"));
@@ -364,8 +396,15 @@ async fn faults_and_bad_deliveries_give_their_codes_and_record_nothing() {
         }
         let started = Instant::now();
         embedded.stop().await.unwrap();
-        assert!(started.elapsed() < Duration::from_secs(5), "{name}: stop is quick");
-        assert_eq!(read_ledger(&ledger).unwrap(), [], "{name}: nothing recorded");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{name}: stop is quick"
+        );
+        assert_eq!(
+            read_ledger(&ledger).unwrap(),
+            [],
+            "{name}: nothing recorded"
+        );
     }
 
     let ledger = dir.path().join("bad.jsonl");
@@ -379,10 +418,22 @@ async fn faults_and_bad_deliveries_give_their_codes_and_record_nothing() {
     .unwrap();
     let mut agency = client(&embedded.url).await;
     let bad = [
-        (delivery("b-1", "police", "inventory", "SO-1"), Code::FailedPrecondition),
-        (delivery("b-2", "tax", "tax", "SO-1"), Code::FailedPrecondition),
-        (delivery("", "customs", "inventory", "SO-1"), Code::InvalidArgument),
-        (delivery("b-3", "", "inventory", "SO-1"), Code::InvalidArgument),
+        (
+            delivery("b-1", "police", "inventory", "SO-1"),
+            Code::FailedPrecondition,
+        ),
+        (
+            delivery("b-2", "tax", "tax", "SO-1"),
+            Code::FailedPrecondition,
+        ),
+        (
+            delivery("", "customs", "inventory", "SO-1"),
+            Code::InvalidArgument,
+        ),
+        (
+            delivery("b-3", "", "inventory", "SO-1"),
+            Code::InvalidArgument,
+        ),
     ];
     for (d, code) in bad {
         let id = d.message_id.clone();
@@ -416,7 +467,10 @@ async fn receipts_are_retried_until_the_gateway_comes_up() {
     let mut agency = client(&embedded.url).await;
     for i in 0..5 {
         let id = format!("late-{i}");
-        assert_eq!(deliver(&mut agency, inventory(&id, "SO-1")).await, Ok(false));
+        assert_eq!(
+            deliver(&mut agency, inventory(&id, "SO-1")).await,
+            Ok(false)
+        );
     }
     // Several tries fail meanwhile (100, 200, 400 ms …).
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -506,7 +560,14 @@ fn listening_address(line: &str) -> Option<SocketAddr> {
 
 /// A spread of decisions, so that a changed decision would show.
 const MIX: [&str; 8] = [
-    "--release", "0.4", "--inspect", "0.2", "--detain", "0.2", "--reject", "0.2",
+    "--release",
+    "0.4",
+    "--inspect",
+    "0.2",
+    "--detain",
+    "0.2",
+    "--reject",
+    "0.2",
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -525,8 +586,9 @@ async fn the_process_decides_the_same_after_a_kill_and_restart() {
     };
 
     let first = SimProcess::start(&args);
-    assert!(first.log.lock().unwrap()[0]
-        .contains("serving customs,inspection,fx,tax on 127.0.0.1:"));
+    assert!(
+        first.log.lock().unwrap()[0].contains("serving customs,inspection,fx,tax on 127.0.0.1:")
+    );
     let mut agency = client(&first.url).await;
     for i in 0..40 {
         assert_eq!(deliver(&mut agency, message(i)).await, Ok(false));
@@ -550,7 +612,11 @@ async fn the_process_decides_the_same_after_a_kill_and_restart() {
         assert_eq!(deliver(&mut agency, message(i)).await, Ok(false));
     }
     let after = decisions(&ledger);
-    assert_eq!(after[..40], before[..], "no new decision for the old messages");
+    assert_eq!(
+        after[..40],
+        before[..],
+        "no new decision for the old messages"
+    );
     let summary = summarize(&read_ledger(&ledger).unwrap());
     assert_eq!((summary.messages, summary.duplicates), (60, 40));
     assert_eq!(summary.effective_duplicates, 0);
@@ -592,7 +658,8 @@ async fn receipts_left_unreported_by_a_killed_process_are_sent_by_the_next() {
     let dead = format!("http://{nobody}");
     let rule = ["--rule", "SO=inspect", "--hold-ms", "50"];
 
-    let first = SimProcess::start(&[&["--ledger", ledger_arg, "--gateway", &dead][..], &rule].concat());
+    let first =
+        SimProcess::start(&[&["--ledger", ledger_arg, "--gateway", &dead][..], &rule].concat());
     let mut agency = client(&first.url).await;
     for i in 0..3 {
         let d = inventory(&format!("k-{i}"), &format!("SO-{i}"));
@@ -654,9 +721,23 @@ fn bad_flags_are_refused_naming_the_flag() {
         .unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     for flag in [
-        "--listen", "--agency", "--gateway", "--seed", "--latency", "--unavailable", "--timeout",
-        "--refuse", "--release", "--inspect", "--detain", "--reject", "--hold-ms",
-        "--credit-factor", "--rule", "--ledger", "--config",
+        "--listen",
+        "--agency",
+        "--gateway",
+        "--seed",
+        "--latency",
+        "--unavailable",
+        "--timeout",
+        "--refuse",
+        "--release",
+        "--inspect",
+        "--detain",
+        "--reject",
+        "--hold-ms",
+        "--credit-factor",
+        "--rule",
+        "--ledger",
+        "--config",
     ] {
         assert!(help.contains(flag), "{flag} in --help");
     }
@@ -683,7 +764,10 @@ async fn the_config_file_is_read_and_flags_win() {
     assert!(process.log.lock().unwrap()[0].contains("serving tax on"));
     let mut agency = client(&process.url).await;
     let fx = delivery("c-fx", "fx", "fx", "SO-1");
-    assert_eq!(deliver(&mut agency, fx).await, Err(Code::FailedPrecondition));
+    assert_eq!(
+        deliver(&mut agency, fx).await,
+        Err(Code::FailedPrecondition)
+    );
     let tax = delivery("c-tax", "tax", "tax", "SO-1");
     assert_eq!(deliver(&mut agency, tax).await, Ok(false));
     assert_eq!(statuses(&recorder.wait("c-tax", 1).await), [100]);

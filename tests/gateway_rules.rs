@@ -329,9 +329,20 @@ async fn t1_routes_in_every_arrival_order_and_watchers_resume_without_gaps() {
         assert_eq!(view.documents.len(), 4, "{sequence}");
         shipments.push(s);
     }
-    // One customs delivery per shipment in the outbox.
-    let outbox = server.store.outbox().unwrap();
-    assert_eq!(outbox.len(), orders.len());
+    // One delivery per shipment and agency in the outbox (no dispatcher runs here): customs,
+    // tax and FX each get one per shipment, with a stable id naming the document.
+    for agency in ["customs", "tax", "fx"] {
+        let rows = server.store.outbox_page(agency, &[], 1000).unwrap();
+        assert_eq!(rows.len(), orders.len(), "{agency}");
+        let ids: std::collections::BTreeSet<String> = rows
+            .iter()
+            .map(|(_, row)| {
+                use prost::Message;
+                v1::Delivery::decode(row.as_slice()).unwrap().message_id
+            })
+            .collect();
+        assert_eq!(ids.len(), orders.len(), "{agency}: {ids:?}");
+    }
     // A watcher reads three events, "reconnects" after the third, and gets the rest: in
     // sequence order, no gap, no repeat; 3 events per shipment (seen, complete, routed).
     let mut watch = server

@@ -18,8 +18,7 @@ pub async fn run(args: &AgencySimArgs) -> anyhow::Result<i32> {
         listener.local_addr()?,
         config.gateway.as_deref().unwrap_or("not set")
     );
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let shutdown = async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
@@ -74,7 +73,11 @@ mod tests {
     fn flags_win_over_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sim.toml");
-        std::fs::write(&path, "[agency_sim]\nseed = 3\nagency = \"tax\"\nhold_ms = 7\n").unwrap();
+        std::fs::write(
+            &path,
+            "[agency_sim]\nseed = 3\nagency = \"tax\"\nhold_ms = 7\n",
+        )
+        .unwrap();
         let args = AgencySimArgs {
             config: Some(path),
             seed: Some(5),

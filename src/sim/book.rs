@@ -107,13 +107,8 @@ impl Book {
             at_unix_ms: take.now_unix_ms,
         };
         inner.taken.insert(id.to_owned(), taken);
-        let receipts = decide::receipts(
-            id,
-            subject.agency,
-            decision,
-            take.now_unix_ms,
-            self.hold_ms,
-        );
+        let receipts =
+            decide::receipts(id, subject.agency, decision, take.now_unix_ms, self.hold_ms);
         Ok(Taking::First(receipts))
     }
 
@@ -128,7 +123,9 @@ impl Book {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // Nothing panics while holding the lock; a poisoned one still holds consistent data.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -227,7 +224,9 @@ mod tests {
             panic!("first take is not first");
         };
         assert_eq!(ids(&first), ["m#1", "m#2", "m#3"]);
-        let again = book.take(&take("m", 1_100), || panic!("decided twice")).unwrap();
+        let again = book
+            .take(&take("m", 1_100), || panic!("decided twice"))
+            .unwrap();
         let Taking::Duplicate(due) = again else {
             panic!("second take is not a duplicate");
         };

@@ -163,10 +163,7 @@ pub fn receipts(
             (800, "released after inspection", true),
         ],
         (Agency::Customs, Detain) => &[(120, ACCEPTED, false), (501, "detained", false)],
-        (Agency::Customs, Reject) => &[
-            (120, ACCEPTED, false),
-            (100, "rejected by customs", false),
-        ],
+        (Agency::Customs, Reject) => &[(120, ACCEPTED, false), (100, "rejected by customs", false)],
         (Agency::Inspection, Release) => &[(800, "inspection passed", false)],
         (Agency::Inspection, Inspect) => &[
             (501, "held for quarantine", false),
@@ -249,7 +246,10 @@ mod tests {
             },
             ..SimConfig::default()
         };
-        assert_eq!(shares(&only_reject, Agency::Fx, "", 500), [0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(
+            shares(&only_reject, Agency::Fx, "", 500),
+            [0.0, 0.0, 0.0, 1.0]
+        );
     }
 
     #[test]
@@ -298,7 +298,9 @@ mod tests {
     fn the_longest_prefix_rule_wins_and_cancel_is_cancel() {
         let mut config = SimConfig::default();
         for rule in ["SO=reject", "SO-1=detain", "SO-12=inspect", "X=refuse"] {
-            config.rules.push(crate::sim::config::parse_rule(rule).unwrap());
+            config
+                .rules
+                .push(crate::sim::parse::parse_rule(rule).unwrap());
         }
         let cases = [
             ("SO-123", "inventory", Decision::Inspect),
@@ -316,7 +318,10 @@ mod tests {
             };
             assert_eq!(decide(&config, &s), want, "{order_no} {kind}");
         }
-        assert_eq!(rule_for(&config.rules, "X1").unwrap().action, RuleAction::Refuse);
+        assert_eq!(
+            rule_for(&config.rules, "X1").unwrap().action,
+            RuleAction::Refuse
+        );
         assert!(rule_for(&config.rules, "Y").is_none());
         assert!(rule_for(&config.rules, "").is_none());
     }
@@ -331,7 +336,8 @@ mod tests {
         };
         use Agency::*;
         use Decision::*;
-        let cases: [(Agency, Decision, &[(i32, u64)]); 12] = [
+        type Case = (Agency, Decision, &'static [(i32, u64)]);
+        let cases: [Case; 12] = [
             (Customs, Release, &[(120, 0), (800, 0)]),
             (Customs, Inspect, &[(120, 0), (500, 0), (800, 200)]),
             (Customs, Detain, &[(120, 0), (501, 0)]),

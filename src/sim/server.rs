@@ -119,8 +119,7 @@ impl Shared {
             return Err(Status::invalid_argument("agency is empty"));
         }
         let simulated = &self.config.agencies;
-        let Some(agency) = Agency::named(&delivery.agency).filter(|a| simulated.contains(a))
-        else {
+        let Some(agency) = Agency::named(&delivery.agency).filter(|a| simulated.contains(a)) else {
             let names: Vec<&str> = simulated.iter().map(|a| a.name()).collect();
             return Err(Status::failed_precondition(format!(
                 "agency {:?} is not simulated here (only {})",

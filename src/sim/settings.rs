@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::config::{
-    self, parse_agencies, parse_credit_factors, parse_latency, parse_rule, ConfigError, SimConfig,
-};
+use super::config::{self, ConfigError, SimConfig};
+use super::parse::{parse_agencies, parse_credit_factors, parse_latency, parse_rule};
 
 /// Where `agency-sim` listens by default.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50061";
@@ -149,7 +148,9 @@ impl Settings {
         if !listen.ip().is_loopback() {
             return Err(ConfigError::Invalid {
                 flag: "--listen",
-                reason: format!("{listen} is not a loopback address (plaintext is for loopback only)"),
+                reason: format!(
+                    "{listen} is not a loopback address (plaintext is for loopback only)"
+                ),
             });
         }
         let mut config = SimConfig::default();
@@ -232,7 +233,10 @@ credit_factor = "untrusted=10"
         assert_eq!(listen, DEFAULT_LISTEN.parse().unwrap());
         assert_eq!(config.seed, 4);
         assert_eq!(config.agencies, [Agency::Fx]);
-        assert_eq!(config.latency, Latency::Fixed(std::time::Duration::from_millis(3)));
+        assert_eq!(
+            config.latency,
+            Latency::Fixed(std::time::Duration::from_millis(3))
+        );
         assert_eq!(config.mix.reject, 0.5);
         assert_eq!(config.mix.release, 0.9);
         assert_eq!(config.credit.untrusted, 10.0);
