@@ -129,6 +129,10 @@ pub struct LoadArgs {
     /// Seed of the generated shipments (a new seed gives new keys).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// How long to wait, after the last submission, for the shipments to be released
+    /// (seconds).
+    #[arg(long, default_value_t = 60)]
+    pub release_wait: u64,
 }
 
 /// Arguments of `serve`. Each flag given wins over the config file and the environment.

@@ -16,6 +16,18 @@ use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::domain::Agency;
 use crate::sim::{self, SimConfig};
 
+/// The ledger file of the in-process simulator, in the store's folder.
+pub const SIM_LEDGER: &str = "agency-sim.ledger.jsonl";
+
+/// The simulator settings of the embedded default: the simulator's defaults, with more
+/// receipts reported at once (they share the gateway's store writer with the submissions).
+pub fn embedded_sim() -> SimConfig {
+    SimConfig {
+        report_in_flight: 256,
+        ..SimConfig::default()
+    }
+}
+
 /// A running gateway.
 pub struct Node {
     /// Where it serves: `http://IP:PORT`.
@@ -33,12 +45,15 @@ pub struct Node {
 }
 
 impl Node {
-    /// Serves on `listener`, delivering to `agencies` (the simulator for those left empty).
+    /// Serves on `listener`, delivering to `agencies`; those left empty are simulated in
+    /// process with `sim` (its agencies, gateway and ledger are set here: the ledger lives
+    /// beside the store, so receipts decided before a crash are reported after it).
     pub async fn start(
         listener: TcpListener,
         state: Arc<State>,
         agencies: &Agencies,
         dispatch: DispatchConfig,
+        sim: SimConfig,
     ) -> anyhow::Result<Node> {
         let url = format!("http://{}", listener.local_addr()?);
         let simulated: Vec<Agency> = Agency::ALL
@@ -52,7 +67,8 @@ impl Node {
                 sim::spawn(SimConfig {
                     agencies: simulated,
                     gateway: Some(url.clone()),
-                    ..SimConfig::default()
+                    ledger: Some(state.store.path().join(SIM_LEDGER)),
+                    ..sim
                 })
                 .await?,
             )

@@ -527,10 +527,14 @@ impl SimProcess {
         let lines = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = listening_address(&line) {
+                let addr = listening_address(&line);
+                lines
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(line);
+                if let Some(addr) = addr {
                     let _ = found.send(addr);
                 }
-                lines.lock().unwrap().push(line);
             }
         });
         let addr = address

@@ -1,19 +1,25 @@
 //! `single-window load`: a load generator of valid, consistent shipments (order, payment,
 //! waybill, inventory as CEB XML, one message each), submitted with a fixed number in flight;
-//! prints durable accepts per second, latency percentiles and commits per fsync.
+//! prints durable accepts per second, latency percentiles and commits per fsync, and, from the
+//! gateway's status events, shipments released per second and the time from a shipment's
+//! first submission to its release.
 
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::LoadArgs;
-use crate::api::{self, State};
+use crate::api::State;
+use crate::node::Node;
+use crate::sim::{Mix, SimConfig};
 use crate::ceb::encode::encode;
 use crate::pb::v1;
 use crate::pb::v1::gateway_client::GatewayClient;
 use crate::rules::Rules;
 use crate::store::{Store, StoreConfig};
 use crate::synth;
+
+mod release;
 
 /// Runs the load and prints the report.
 pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
@@ -42,10 +48,14 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
         }
     )?;
     let started = Instant::now();
+    let releases = release::Watch::start(channel.clone(), args.seed, args.shipments, started).await?;
+    let backlog = release::Backlog::sample(embedded.as_ref().map(|(store, _)| store.clone()));
+    let first_sent = releases.first_sent();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..args.in_flight.max(1) {
         let (messages, next) = (messages.clone(), next.clone());
+        let first_sent = first_sent.clone();
         let mut client = GatewayClient::new(channel.clone());
         workers.spawn(async move {
             let mut latencies = Vec::new();
@@ -61,6 +71,7 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
                     payload: Some(v1::submit_request::Payload::CebXml(xml.clone())),
                 };
                 let t = Instant::now();
+                first_sent.sent(i / 4, t);
                 match client.submit(request).await {
                     Ok(reply) => {
                         latencies.push(t.elapsed());
@@ -112,7 +123,9 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
         pct(0.99).as_secs_f64() * 1e3,
         pct(1.0).as_secs_f64() * 1e3
     )?;
-    if let Some((store, stop)) = embedded {
+    let released = releases.finish(args.release_wait).await;
+    released.report(out, accepted, elapsed)?;
+    if let Some((store, node)) = embedded {
         let stats = store.stats();
         writeln!(
             out,
@@ -121,7 +134,13 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
             stats.fsyncs,
             stats.commits as f64 / stats.fsyncs.max(1) as f64
         )?;
-        let _ = stop.send(());
+        writeln!(
+            out,
+            "outbox backlog: max {} rows during the run, {} left at the end",
+            backlog.max(),
+            backlog.now(&store)
+        )?;
+        node.stop().await?;
     }
     if let Some(status) = &first_error {
         writeln!(
@@ -150,7 +169,9 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
     })
 }
 
-type Embedded = (Store, tokio::sync::oneshot::Sender<()>);
+/// An embedded gateway: the store and the running node (server, dispatcher, simulated
+/// agencies at zero latency).
+type Embedded = (Store, Node);
 
 async fn start_embedded(rules: &Rules) -> anyhow::Result<(String, Embedded)> {
     let dir = std::env::temp_dir().join(format!("single-window-load-{}", std::process::id()));
@@ -158,16 +179,20 @@ async fn start_embedded(rules: &Rules) -> anyhow::Result<(String, Embedded)> {
     std::fs::create_dir_all(&dir)?;
     let store = Store::open(&dir, StoreConfig::default())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
     let state = Arc::new(State::new(Arc::new(rules.clone()), store.clone()));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let _ = api::run(listener, state, async {
-            let _ = stopped.await;
-        })
-        .await;
-    });
-    Ok((url, (store, stop)))
+    let config = crate::config::Config::default();
+    // Every agency passes everything: the figure is the fan-out's speed, not the mix.
+    let sim = SimConfig {
+        mix: Mix {
+            release: 1.0,
+            inspect: 0.0,
+            detain: 0.0,
+            reject: 0.0,
+        },
+        ..crate::node::embedded_sim()
+    };
+    let node = Node::start(listener, state, &config.agencies, config.dispatch(), sim).await?;
+    Ok((node.url.clone(), (store, node)))
 }
 
 /// Four CEB messages per shipment (order, payment, waybill, inventory), in that order.

@@ -37,7 +37,14 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         blocking_above_bytes: config.server.blocking_above_bytes,
         ..State::new(Arc::new(rules), store.clone())
     });
-    let mut node = Node::start(listener, state, &config.agencies, config.dispatch()).await?;
+    let mut node = Node::start(
+        listener,
+        state,
+        &config.agencies,
+        config.dispatch(),
+        crate::node::embedded_sim(),
+    )
+    .await?;
     for (agency, url) in &node.endpoints {
         let how = if config.agencies.endpoint(*agency).is_some() {
             "configured"

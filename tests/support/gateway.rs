@@ -26,7 +26,22 @@ pub struct Gateway {
 impl Gateway {
     /// Starts the gateway on `data` and waits until it answers `Echo`.
     pub async fn start(data: &Path) -> (Gateway, GatewayClient<Channel>) {
-        let mut gateway = Gateway::spawn(data, "127.0.0.1:0".parse().unwrap()).await;
+        Gateway::start_with(data, None, &[]).await
+    }
+
+    /// Starts the gateway on `data`, listening on `listen` (a free loopback port when `None`:
+    /// give the same address again to restart it where its clients and agencies expect it),
+    /// with the environment variables `envs` set (agency endpoints, dispatch knobs, …), and
+    /// waits until it answers `Echo`.
+    pub async fn start_with(
+        data: &Path,
+        listen: Option<SocketAddr>,
+        envs: &[(&str, String)],
+    ) -> (Gateway, GatewayClient<Channel>) {
+        let mut gateway = match listen {
+            Some(listen) => Gateway::spawn(data, listen, envs).await,
+            None => Gateway::spawn(data, "127.0.0.1:0".parse().unwrap(), envs).await,
+        };
         if gateway.addr.port() == 0 {
             // The address line did not name the real port: choose a free one ourselves.
             gateway.kill();
@@ -34,13 +49,14 @@ impl Gateway {
                 .and_then(|l| l.local_addr())
                 .expect("a free loopback port")
                 .port();
-            gateway = Gateway::spawn(data, SocketAddr::from(([127, 0, 0, 1], port))).await;
+            let listen = SocketAddr::from(([127, 0, 0, 1], port));
+            gateway = Gateway::spawn(data, listen, envs).await;
         }
         let client = gateway.ready().await;
         (gateway, client)
     }
 
-    async fn spawn(data: &Path, listen: SocketAddr) -> Gateway {
+    async fn spawn(data: &Path, listen: SocketAddr, envs: &[(&str, String)]) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_single-window"))
             .arg("serve")
             .arg("--listen")
@@ -48,6 +64,7 @@ impl Gateway {
             .arg("--data")
             .arg(data)
             .env_remove("SINGLE_WINDOW_RULES")
+            .envs(envs.iter().map(|(name, value)| (*name, value.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
