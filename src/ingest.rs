@@ -309,7 +309,7 @@ fn block_key(block: &Declaration<'_>) -> Option<String> {
 
 /// The gateway's 18-character electronic-port number for a document: "SW" and 16 digits
 /// derived from its key.
-fn pre_no(key: &str) -> String {
+pub fn pre_no(key: &str) -> String {
     let hash = content_hash(key.as_bytes());
     let n = u64::from_be_bytes([
         hash[0], hash[1], hash[2], hash[3], hash[4], hash[5], hash[6], hash[7],

@@ -148,6 +148,36 @@ pub fn list(
     Ok((records, if more { last } else { Vec::new() }))
 }
 
+/// The CEB622 receipt of the shipment's inventory with customs' last decision (800 once
+/// released), for XML senders; `None` until customs has decided anything.
+pub fn inventory_receipt(
+    store: &Store,
+    record: &Record,
+    rules: &Rules,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    use crate::ceb::encode::{encode, receipt_for, receipt_message, Outcome};
+    use crate::domain::{Body, MessageKind, ReceiptTime, ReturnStatus};
+    let (Some(customs), Some(at)) = (record.agencies.get("customs"), record.docs.get("inventory"))
+    else {
+        return Ok(None);
+    };
+    let Some(status) = customs.status else {
+        return Ok(None);
+    };
+    let inventory = record::document(store as &dyn Read, at, &rules.limits)?;
+    let pre_no = crate::ingest::pre_no(&at.key);
+    let block = receipt_for(
+        &Declaration::new(Body::Ceb(inventory)),
+        Outcome {
+            status: ReturnStatus(status),
+            info: &customs.text,
+            time: ReceiptTime::from_unix_millis(customs.at),
+            pre_no: &pre_no,
+        },
+    );
+    Ok(block.map(|b| encode(&receipt_message(MessageKind::Ceb622, &at.key, vec![b])).into_bytes()))
+}
+
 /// The buyer's total counted toward the annual quota of `year`.
 pub fn quota_used(
     store: &Store,

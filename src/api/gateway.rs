@@ -230,7 +230,7 @@ impl v1::gateway_server::Gateway for Gateway {
         &self,
         request: Request<v1::GetShipmentRequest>,
     ) -> Result<Response<v1::ShipmentView>, Status> {
-        shipments::get(&self.state.store, request.get_ref()).map(Response::new)
+        shipments::get(&self.state.store, &self.state.rules, request.get_ref()).map(Response::new)
     }
 
     async fn list_shipments(

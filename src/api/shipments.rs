@@ -26,7 +26,11 @@ const WATCH_WINDOW: usize = 64;
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<v1::StatusEvent, Status>> + Send>>;
 
 /// `GetShipment`.
-pub fn get(store: &Store, request: &v1::GetShipmentRequest) -> Result<v1::ShipmentView, Status> {
+pub fn get(
+    store: &Store,
+    rules: &crate::rules::Rules,
+    request: &v1::GetShipmentRequest,
+) -> Result<v1::ShipmentView, Status> {
     let key = key_of(request.shipment.as_ref())?;
     let record = ledger::record(store, &key).map_err(|e| super::status::store(&e))?;
     let Some(record) = record else {
@@ -35,7 +39,13 @@ pub fn get(store: &Store, request: &v1::GetShipmentRequest) -> Result<v1::Shipme
             key.ebp_code, key.order_no
         )));
     };
-    Ok(view(&record))
+    let receipt = ledger::inventory_receipt(store, &record, rules)
+        .map_err(|e| super::status::store(&e))?
+        .unwrap_or_default();
+    Ok(v1::ShipmentView {
+        inventory_receipt_xml: receipt,
+        ..view(&record)
+    })
 }
 
 /// `ListShipments`.
