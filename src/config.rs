@@ -246,15 +246,30 @@ impl Config {
             ("SINGLE_WINDOW_STORE_CHUNK_BYTES", &mut store.chunk_bytes),
             ("SINGLE_WINDOW_DISPATCH_MAX_IN_FLIGHT", &mut d.max_in_flight),
             ("SINGLE_WINDOW_DISPATCH_TIMEOUT_MS", &mut d.timeout_ms),
-            ("SINGLE_WINDOW_DISPATCH_BACKOFF_BASE_MS", &mut d.backoff_base_ms),
-            ("SINGLE_WINDOW_DISPATCH_BACKOFF_CAP_MS", &mut d.backoff_cap_ms),
+            (
+                "SINGLE_WINDOW_DISPATCH_BACKOFF_BASE_MS",
+                &mut d.backoff_base_ms,
+            ),
+            (
+                "SINGLE_WINDOW_DISPATCH_BACKOFF_CAP_MS",
+                &mut d.backoff_cap_ms,
+            ),
             ("SINGLE_WINDOW_DISPATCH_MAX_ATTEMPTS", &mut d.max_attempts),
-            ("SINGLE_WINDOW_DISPATCH_BREAKER_FAILURES", &mut d.breaker_failures),
-            ("SINGLE_WINDOW_DISPATCH_BREAKER_OPEN_MS", &mut d.breaker_open_ms),
+            (
+                "SINGLE_WINDOW_DISPATCH_BREAKER_FAILURES",
+                &mut d.breaker_failures,
+            ),
+            (
+                "SINGLE_WINDOW_DISPATCH_BREAKER_OPEN_MS",
+                &mut d.breaker_open_ms,
+            ),
         ];
         let urls = [
             ("SINGLE_WINDOW_AGENCIES_CUSTOMS", &mut agencies.customs),
-            ("SINGLE_WINDOW_AGENCIES_INSPECTION", &mut agencies.inspection),
+            (
+                "SINGLE_WINDOW_AGENCIES_INSPECTION",
+                &mut agencies.inspection,
+            ),
             ("SINGLE_WINDOW_AGENCIES_FX", &mut agencies.fx),
             ("SINGLE_WINDOW_AGENCIES_TAX", &mut agencies.tax),
         ];

@@ -30,9 +30,9 @@ mod sender;
 mod shipment;
 
 pub use event::{AgencyReceipt, Effect, Event, Meta, Outcome, Route, Routed, Verdict};
-pub use route::flagged_lines;
 pub use kind::{DocKind, KindCodes};
 pub use quota::quota_check;
+pub use route::flagged_lines;
 pub use shipment::{Agency, AgencyState, Filed, Phase, Quota, Shipment, State, Transition};
 
 use crate::domain::{Body, Declaration, Document, ShipmentKey};

@@ -314,7 +314,9 @@ impl Worker {
                 Ok(Err(status)) if permanent(status.code()) => {
                     Attempted::Refused(format!("{:?}: {}", status.code(), status.message()))
                 }
-                Ok(Err(status)) => Attempted::Retry(format!("{:?}: {}", status.code(), status.message())),
+                Ok(Err(status)) => {
+                    Attempted::Retry(format!("{:?}: {}", status.code(), status.message()))
+                }
             };
             (job, result)
         });

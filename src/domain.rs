@@ -11,7 +11,8 @@ pub mod records;
 pub mod time;
 
 pub use agency::{
-    Agency, FxSettlement, InspectionDeclaration, InspectionLine, ShipmentKey, TaxDeclaration, TaxLine,
+    Agency, FxSettlement, InspectionDeclaration, InspectionLine, ShipmentKey, TaxDeclaration,
+    TaxLine,
 };
 pub use codes::{
     CountryCode, CurrencyCode, CustomsCode, EntCode, Guid, HsCode, IdNumber, UnitCode,

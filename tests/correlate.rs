@@ -228,7 +228,9 @@ fn transitions_are_recorded_with_time_and_cause() {
     assert!(shipment.history[0].cause.starts_with("T1"));
     assert!(shipment.history[1].cause.contains("routed to customs"));
     assert!(
-        shipment.history[2].cause.starts_with("released: customs passed"),
+        shipment.history[2]
+            .cause
+            .starts_with("released: customs passed"),
         "{}",
         shipment.history[2].cause
     );

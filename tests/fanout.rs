@@ -148,10 +148,7 @@ async fn the_embedded_default_releases_with_every_agency_passed_and_a_ceb622_of_
         assert_eq!(customs.return_status, 800);
         let receipt = String::from_utf8(view.inventory_receipt_xml.clone()).unwrap();
         assert!(receipt.contains("CEB622Message"), "{receipt}");
-        assert!(
-            receipt.contains("returnStatus>800</"),
-            "{receipt}"
-        );
+        assert!(receipt.contains("returnStatus>800</"), "{receipt}");
         let decoded =
             single_window::ceb::decode(receipt.as_bytes(), &Rules::embedded().unwrap().limits)
                 .unwrap();

@@ -247,8 +247,12 @@ fn no_acknowledged_commit_is_lost_when_the_writer_is_killed() {
         );
         assert!(lost.is_empty(), "lost after SIGKILL: {lost:?}");
         // Nothing half-written: every declaration has its outbox row and idempotency record.
-        let rows: std::collections::HashSet<Vec<u8>> =
-            store.outbox().unwrap().into_iter().map(|(_, row)| row).collect();
+        let rows: std::collections::HashSet<Vec<u8>> = store
+            .outbox()
+            .unwrap()
+            .into_iter()
+            .map(|(_, row)| row)
+            .collect();
         for key in &acked_total {
             assert!(store.reply_of("E1", key).unwrap().is_some(), "{key}");
             assert!(rows.contains(format!("route {key}").as_bytes()), "{key}");

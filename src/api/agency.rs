@@ -73,9 +73,8 @@ impl AgencySide {
             )));
         }
         let key = ShipmentKey {
-            ebp_code: EntCode::parse_str(routing.ebp.clone()).map_err(|e| {
-                Status::internal(format!("message index of {}: {e}", r.message_id))
-            })?,
+            ebp_code: EntCode::parse_str(routing.ebp.clone())
+                .map_err(|e| Status::internal(format!("message index of {}: {e}", r.message_id)))?,
             order_no: Text(routing.order_no.clone().into()),
         };
         let event = ledger::receipt_event(
@@ -152,7 +151,9 @@ impl Receipts for AgencySide {
         &self,
         request: Request<v1::AgencyReceipt>,
     ) -> Result<Response<v1::ReceiptAck>, Status> {
-        self.report_one(request.into_inner()).await.map(Response::new)
+        self.report_one(request.into_inner())
+            .await
+            .map(Response::new)
     }
 }
 
@@ -226,7 +227,9 @@ impl Admin for AgencySide {
             return Err(Status::not_found(format!("no dead letter {id:?}")));
         };
         if letter.kind == dead::DELIVERY {
-            dead::replay_delivery(store, &letter).await.map_err(store_err)?;
+            dead::replay_delivery(store, &letter)
+                .await
+                .map_err(store_err)?;
             return Ok(Response::new(v1::ReplayReply {
                 message_id: letter.message_id,
                 detail: format!("back in the {} outbox", letter.agency),
@@ -244,7 +247,9 @@ impl Admin for AgencySide {
             )));
         }
         let outcome = self.report_one(receipt).await?;
-        dead::remove(store, &id, "replayed").await.map_err(store_err)?;
+        dead::remove(store, &id, "replayed")
+            .await
+            .map_err(store_err)?;
         Ok(Response::new(v1::ReplayReply {
             message_id: letter.message_id,
             detail: format!(

@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use super::LoadArgs;
 use crate::api::State;
-use crate::node::Node;
-use crate::sim::{Mix, SimConfig};
 use crate::ceb::encode::encode;
+use crate::node::Node;
 use crate::pb::v1;
 use crate::pb::v1::gateway_client::GatewayClient;
 use crate::rules::Rules;
+use crate::sim::{Mix, SimConfig};
 use crate::store::{Store, StoreConfig};
 use crate::synth;
 
@@ -48,7 +48,8 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
         }
     )?;
     let started = Instant::now();
-    let releases = release::Watch::start(channel.clone(), args.seed, args.shipments, started).await?;
+    let releases =
+        release::Watch::start(channel.clone(), args.seed, args.shipments, started).await?;
     let backlog = release::Backlog::sample(embedded.as_ref().map(|(store, _)| store.clone()));
     let first_sent = releases.first_sent();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::ServeArgs;
 use crate::api::State;
-use crate::node::Node;
 use crate::config::{Config, ConfigError};
+use crate::node::Node;
 use crate::rules::Rules;
 use crate::store::Store;
 

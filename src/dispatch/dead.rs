@@ -71,9 +71,16 @@ pub async fn bury(
     row_key: Option<Vec<u8>>,
     letter: DeadLetter,
 ) -> Result<(), StoreError> {
-    let audit = format!("dead letter {} ({}): {}", letter.id, letter.kind, letter.reason);
+    let audit = format!(
+        "dead letter {} ({}): {}",
+        letter.id, letter.kind, letter.reason
+    );
     let writes = Writes {
-        puts: vec![(Tree::DeadLetters, letter.id.clone().into_bytes(), letter.to_bytes())],
+        puts: vec![(
+            Tree::DeadLetters,
+            letter.id.clone().into_bytes(),
+            letter.to_bytes(),
+        )],
         outbox_removes: row_key.into_iter().collect(),
         ..Writes::default()
     };

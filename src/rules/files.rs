@@ -8,8 +8,8 @@ use rustc_hash::FxHashMap as HashMap;
 use aho_corasick::AhoCorasick;
 use serde::Deserialize;
 
-use super::tables::{CodeSet, Enterprise, HsEntry, NegativeList};
 use super::policy::PolicyFile;
+use super::tables::{CodeSet, Enterprise, HsEntry, NegativeList};
 use super::{Checks, Rules, RulesError, TaxPolicy};
 use crate::ceb::Limits;
 use crate::domain::{CountryCode, CurrencyCode, CustomsCode, Decimal, HsCode, UnitCode};

@@ -132,15 +132,22 @@ impl PolicyFile {
             if codes.is_empty() {
                 return Err((key, "at least one code must pass".into()));
             }
-            if let Some(code) = codes
-                .iter()
-                .find(|c| **c < 0 || self.release.hold.contains(c) || self.release.reject.contains(c))
-            {
+            if let Some(code) = codes.iter().find(|c| {
+                **c < 0 || self.release.hold.contains(c) || self.release.reject.contains(c)
+            }) {
                 return Err((key, format!("{code} also holds or rejects")));
             }
         }
-        if let Some(code) = self.release.hold.iter().find(|c| self.release.reject.contains(c)) {
-            return Err(("release.hold".into(), format!("{code} is also in release.reject")));
+        if let Some(code) = self
+            .release
+            .hold
+            .iter()
+            .find(|c| self.release.reject.contains(c))
+        {
+            return Err((
+                "release.hold".into(),
+                format!("{code} is also in release.reject"),
+            ));
         }
         Ok(Policy {
             derive_tax,
@@ -169,11 +176,20 @@ mod tests {
     #[test]
     fn the_shipped_policy_releases_on_customs_800_and_tracks_fx() {
         let p = shipped();
-        assert_eq!(p.decide(Agency::Customs, ReturnStatus(800)), Decision::Passed);
-        assert_eq!(p.decide(Agency::Customs, ReturnStatus(120)), Decision::Progress);
+        assert_eq!(
+            p.decide(Agency::Customs, ReturnStatus(800)),
+            Decision::Passed
+        );
+        assert_eq!(
+            p.decide(Agency::Customs, ReturnStatus(120)),
+            Decision::Progress
+        );
         assert_eq!(p.decide(Agency::Tax, ReturnStatus(120)), Decision::Passed);
         assert_eq!(p.decide(Agency::Customs, ReturnStatus(500)), Decision::Held);
-        assert_eq!(p.decide(Agency::Inspection, ReturnStatus(100)), Decision::Rejected);
+        assert_eq!(
+            p.decide(Agency::Inspection, ReturnStatus(100)),
+            Decision::Rejected
+        );
         assert_eq!(p.decide(Agency::Fx, ReturnStatus(-1)), Decision::Rejected);
         assert!(p.requires(Agency::Inspection) && !p.requires(Agency::Fx));
         assert!(p.derive_tax && p.fx_payment_voucher);
@@ -186,12 +202,19 @@ mod tests {
             ("tax = \"derive\"", "tax = \"guess\"", "routing.tax"),
             ("require = [\"customs\", ", "require = [", "release.require"),
             ("customs = [800]", "customs = [100]", "release.pass.customs"),
-            ("require = [\"customs\",", "require = [\"customz\",", "release.require"),
+            (
+                "require = [\"customs\",",
+                "require = [\"customz\",",
+                "release.require",
+            ),
         ];
         for (from, to, key) in cases {
             let bad = text.replacen(from, to, 1);
             assert_ne!(bad, text, "{from}");
-            let err = toml::from_str::<PolicyFile>(&bad).unwrap().check().unwrap_err();
+            let err = toml::from_str::<PolicyFile>(&bad)
+                .unwrap()
+                .check()
+                .unwrap_err();
             assert_eq!(err.0, key, "{to}: {err:?}");
         }
     }

@@ -274,7 +274,12 @@ pub struct View<'a> {
 impl View<'_> {
     /// A record of `tree`.
     pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some((_, _, value)) = self.own.iter().rev().find(|(t, k, _)| *t == tree && k == key) {
+        if let Some((_, _, value)) = self
+            .own
+            .iter()
+            .rev()
+            .find(|(t, k, _)| *t == tree && k == key)
+        {
             return Ok(Some(value.clone()));
         }
         if let Some(pending) = self.group.get(Slot::Data(tree), key) {

@@ -115,8 +115,7 @@ impl Watch {
             mut task,
             stop,
         } = self;
-        let outcomes = match tokio::time::timeout(Duration::from_secs(wait_secs), &mut task).await
-        {
+        let outcomes = match tokio::time::timeout(Duration::from_secs(wait_secs), &mut task).await {
             Ok(done) => done.unwrap_or_default(),
             Err(_) => {
                 let _ = stop.send(());
@@ -155,7 +154,8 @@ impl Released {
             .collect();
         to_release.sort();
         let pct = |p: f64| -> f64 {
-            let i = ((to_release.len() as f64 * p) as usize).min(to_release.len().saturating_sub(1));
+            let i =
+                ((to_release.len() as f64 * p) as usize).min(to_release.len().saturating_sub(1));
             to_release.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
         };
         writeln!(
@@ -226,8 +226,5 @@ impl Drop for Backlog {
 }
 
 fn rows(store: &Store) -> usize {
-    Agency::ALL
-        .iter()
-        .map(|a| store.outbox_len(a.name()))
-        .sum()
+    Agency::ALL.iter().map(|a| store.outbox_len(a.name())).sum()
 }
