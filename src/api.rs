@@ -55,7 +55,7 @@ impl State {
 
 /// Accepted connections with Nagle's algorithm off: replies are small and must not wait for
 /// the peer's delayed ACK (40 ms).
-fn incoming(
+pub fn incoming(
     listener: TcpListener,
 ) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
     use tokio_stream::StreamExt;

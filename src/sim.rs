@@ -40,7 +40,6 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
 use crate::pb::v1::agency_endpoint_server::AgencyEndpointServer;
@@ -194,21 +193,9 @@ impl Sim {
         let served = Server::builder()
             .add_service(health)
             .add_service(endpoint)
-            .serve_with_incoming_shutdown(incoming(listener), signal)
+            .serve_with_incoming_shutdown(crate::api::incoming(listener), signal)
             .await;
         self.closing.send_replace(true);
         Ok(served?)
     }
-}
-
-/// Accepted connections with Nagle's algorithm off: acks are small and must not wait.
-fn incoming(
-    listener: TcpListener,
-) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    use tokio_stream::StreamExt;
-    TcpListenerStream::new(listener).map(|conn| {
-        let conn = conn?;
-        conn.set_nodelay(true)?;
-        Ok(conn)
-    })
 }

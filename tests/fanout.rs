@@ -39,12 +39,7 @@ async fn start() -> Running {
     let state = Arc::new(State::new(Arc::new(rules), store));
     let config = Config::default();
     let sim = SimConfig {
-        mix: Mix {
-            release: 1.0,
-            inspect: 0.0,
-            detain: 0.0,
-            reject: 0.0,
-        },
+        mix: Mix::RELEASE_ONLY,
         hold_ms: 0,
         ..embedded_sim()
     };

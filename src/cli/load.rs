@@ -184,12 +184,7 @@ async fn start_embedded(rules: &Rules) -> anyhow::Result<(String, Embedded)> {
     let config = crate::config::Config::default();
     // Every agency passes everything: the figure is the fan-out's speed, not the mix.
     let sim = SimConfig {
-        mix: Mix {
-            release: 1.0,
-            inspect: 0.0,
-            detain: 0.0,
-            reject: 0.0,
-        },
+        mix: Mix::RELEASE_ONLY,
         ..crate::node::embedded_sim()
     };
     let node = Node::start(listener, state, &config.agencies, config.dispatch(), sim).await?;

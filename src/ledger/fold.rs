@@ -76,22 +76,12 @@ pub fn agency_declaration(
             received_at: at.received_at,
         },
     };
-    let outcome = correlate::apply(&ledger.shipment, &event, rules);
-    match outcome.verdict {
-        Verdict::Accepted => {
-            ledger.shipment = outcome.shipment;
-            ledger.effects.extend(outcome.effects);
+    match ledger.take(correlate::apply(&ledger.shipment, &event, rules)) {
+        Ok(()) => {
             ledger.docs.insert(agency.name().to_owned(), at.clone());
             ledger.finish(view)
         }
-        Verdict::Rejected(violations) => Ok(Folded::Refuse(Refusal {
-            ignored: false,
-            violations,
-        })),
-        Verdict::Ignored(violation) => Ok(Folded::Refuse(Refusal {
-            ignored: true,
-            violations: vec![violation],
-        })),
+        Err(refusal) => Ok(Folded::Refuse(refusal)),
     }
 }
 
@@ -115,20 +105,9 @@ pub fn receipt(
         &Event::AgencyReceipt(receipt.clone()),
         rules,
     );
-    match outcome.verdict {
-        Verdict::Accepted => {
-            ledger.shipment = outcome.shipment;
-            ledger.effects.extend(outcome.effects);
-            ledger.finish(view)
-        }
-        Verdict::Rejected(violations) => Ok(Folded::Refuse(Refusal {
-            ignored: false,
-            violations,
-        })),
-        Verdict::Ignored(violation) => Ok(Folded::Refuse(Refusal {
-            ignored: true,
-            violations: vec![violation],
-        })),
+    match ledger.take(outcome) {
+        Ok(()) => ledger.finish(view),
+        Err(refusal) => Ok(Folded::Refuse(refusal)),
     }
 }
 
@@ -186,12 +165,17 @@ impl<'r> Ledger<'r> {
 
     /// Applies a document; `Err` is the refusal.
     fn apply(&mut self, arrival: &Arrival) -> Result<(), Refusal> {
-        let outcome = correlate::apply(&self.shipment, &arrival.event, self.rules);
+        self.take(correlate::apply(&self.shipment, &arrival.event, self.rules))?;
+        self.refile(arrival);
+        Ok(())
+    }
+
+    /// Takes the state machine's outcome: the next state and its effects, or the refusal.
+    fn take(&mut self, outcome: correlate::Outcome) -> Result<(), Refusal> {
         match outcome.verdict {
             Verdict::Accepted => {
                 self.shipment = outcome.shipment;
                 self.effects.extend(outcome.effects);
-                self.refile(arrival);
                 Ok(())
             }
             Verdict::Rejected(violations) => Err(Refusal {

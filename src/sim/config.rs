@@ -101,6 +101,16 @@ pub struct Mix {
     pub reject: f64,
 }
 
+impl Mix {
+    /// Every decision a release (a pass): for benchmarks of the fan-out itself.
+    pub const RELEASE_ONLY: Mix = Mix {
+        release: 1.0,
+        inspect: 0.0,
+        detain: 0.0,
+        reject: 0.0,
+    };
+}
+
 impl Default for Mix {
     fn default() -> Mix {
         Mix {
