@@ -7,6 +7,8 @@
 #[path = "support/shipments.rs"]
 #[allow(dead_code)]
 mod shipments;
+#[path = "support/xsd.rs"]
+mod xsd;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -148,6 +150,9 @@ async fn the_embedded_default_releases_with_every_agency_passed_and_a_ceb622_of_
             single_window::ceb::decode(receipt.as_bytes(), &Rules::embedded().unwrap().limits)
                 .unwrap();
         assert_eq!(decoded.kind, single_window::domain::MessageKind::Ceb622);
+        if n == 0 {
+            xsd::xmllint(&receipt).unwrap_or_else(|e| panic!("{e}\n{receipt}"));
+        }
     }
     // Everything delivered: the outbox is empty once the deliveries are recorded.
     for _ in 0..100 {

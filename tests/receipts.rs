@@ -1,8 +1,6 @@
 //! Every receipt the gateway encodes validates against the official import schema
 //! (`xmllint --schema`, from Debian's libxml2-utils, which .ci/run installs).
 
-use std::process::Command;
-
 use single_window::ceb::encode::{
     encode, message_return, receipt_for, receipt_kind, receipt_message, Outcome,
 };
@@ -11,23 +9,9 @@ use single_window::domain::{MessageKind, ReceiptTime, ReturnStatus};
 use single_window::rules::Rules;
 use single_window::synth;
 
-const SCHEMA: &str = "../shared/ceb/xsd/海关跨境进口业务节点报文定义202205.xsd";
-
-fn xmllint(xml: &str) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("receipt.xml");
-    std::fs::write(&path, xml).unwrap();
-    let out = Command::new("xmllint")
-        .args(["--noout", "--nonet", "--schema", SCHEMA])
-        .arg(&path)
-        .output()
-        .expect("xmllint (Debian package libxml2-utils) must be installed");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
+#[path = "support/xsd.rs"]
+mod xsd;
+use xsd::xmllint;
 
 fn outcome(status: i32, info: &str) -> Outcome<'_> {
     Outcome {
