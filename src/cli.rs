@@ -2,6 +2,7 @@
 //! function from its arguments and an output stream to an exit code, so tests can drive it.
 
 pub mod agency_sim;
+pub mod dead_letters;
 pub mod load;
 pub mod serve;
 pub mod submit;
@@ -41,6 +42,10 @@ pub enum Command {
     /// server; decides each delivered message (seeded), injects faults, keeps a ledger and
     /// reports receipts to the gateway's Receipts service. Runs until SIGINT or SIGTERM.
     AgencySim(Box<AgencySimArgs>),
+    /// The deliveries the gateway gave up on (after the last attempt, or refused for good by
+    /// an agency) and receipts for messages it never routed: list, show one, replay one.
+    /// Exit code 0 when done, 1 when the gateway refuses (unknown id, replay not possible).
+    DeadLetters(DeadLettersArgs),
 }
 
 /// Arguments of `agency-sim`. Each flag given wins over the config file's `[agency_sim]`
@@ -112,6 +117,43 @@ pub struct AgencySimArgs {
     /// Messages' receipts queued for the reporter before deliveries wait [default: 4096].
     #[arg(long, value_name = "N")]
     pub queue: Option<usize>,
+}
+
+/// Arguments of `dead-letters`.
+#[derive(Debug, clap::Args)]
+pub struct DeadLettersArgs {
+    /// The gateway.
+    #[arg(
+        long,
+        env = "SINGLE_WINDOW_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: DeadLettersCommand,
+}
+
+/// `dead-letters` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DeadLettersCommand {
+    /// One line per dead letter: id, agency, kind, attempts, reason.
+    List {
+        /// Only this agency's (customs, inspection, fx, tax).
+        #[arg(long, default_value = "")]
+        agency: String,
+    },
+    /// One dead letter with every attempt's error.
+    Show {
+        /// Its id (as `list` prints it).
+        id: String,
+    },
+    /// A delivery goes back to its agency's outbox under the same message id; an orphan
+    /// receipt is applied if its message is now known.
+    Replay {
+        /// Its id (as `list` prints it).
+        id: String,
+    },
 }
 
 /// Arguments of `load`.

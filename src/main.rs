@@ -15,6 +15,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Submit(args) => runtime()?.block_on(cli::submit::run(args, &mut out))?,
         Command::Load(args) => runtime()?.block_on(cli::load::run(args, &mut out))?,
+        Command::DeadLetters(args) => {
+            runtime()?.block_on(cli::dead_letters::run(args, &mut out))?
+        }
         Command::AgencySim(args) => runtime()?.block_on(cli::agency_sim::run(args))?,
     };
     std::process::exit(code);

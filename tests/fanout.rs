@@ -253,6 +253,37 @@ async fn receipts_are_applied_once_and_an_orphan_goes_to_the_dead_letters() {
         .await
         .unwrap_err();
     assert_eq!(replay.code(), tonic::Code::FailedPrecondition);
+    // The same through the command line.
+    let cli = |command| single_window::cli::DeadLettersArgs {
+        server: run.node.url.clone(),
+        command,
+    };
+    let mut out = Vec::new();
+    let code = single_window::cli::dead_letters::run(
+        &cli(single_window::cli::DeadLettersCommand::List {
+            agency: "customs".into(),
+        }),
+        &mut out,
+    )
+    .await
+    .unwrap();
+    let listed = String::from_utf8(out).unwrap();
+    assert_eq!(code, 0);
+    assert!(
+        listed.contains(&letters[0].id) && listed.contains("orphan-receipt"),
+        "{listed}"
+    );
+    assert!(listed.ends_with("1 dead letters\n"), "{listed}");
+    let mut out = Vec::new();
+    let code = single_window::cli::dead_letters::run(
+        &cli(single_window::cli::DeadLettersCommand::Replay {
+            id: letters[0].id.clone(),
+        }),
+        &mut out,
+    )
+    .await
+    .unwrap();
+    assert_eq!(code, 1, "{}", String::from_utf8_lossy(&out));
     // An inspection declaration after release is refused: the shipment is decided.
     let late = run
         .gateway
