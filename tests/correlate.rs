@@ -6,8 +6,8 @@
 //! appType new/change/delete, receipts, cancellation, return and the quota effects.
 
 use single_window::correlate::{
-    self, apply, quota_check, rule, Agency, AgencyReceipt, Effect, Event, Meta, Outcome, Shipment,
-    State, Verdict,
+    self, apply, quota_check, rule, Agency, AgencyReceipt, Effect, Event, Meta, Outcome, Phase,
+    Routed, Shipment, State, Verdict,
 };
 use single_window::domain::{AppType, Body, Decimal, Declaration, Document, ReturnStatus};
 use single_window::synth::{self, CARRIER, PLATFORM};
@@ -627,4 +627,135 @@ fn agency_declarations_and_receipts_are_not_correlated_here() {
     );
     let outcome = apply(&empty(&s), &tax, rules());
     assert!(matches!(outcome.verdict, Verdict::Ignored(ref v) if v.rule == rule::KIND));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The single release: agency phases under the release policy (config/rules/routing.toml)
+// ---------------------------------------------------------------------------------------------
+
+fn phase(s: &Shipment, agency: Agency) -> Option<Phase> {
+    s.agencies.get(&agency).map(|a| a.phase)
+}
+
+#[test]
+fn a_hold_holds_until_it_lifts_and_a_required_rejection_rejects() {
+    let s = clean();
+    let ready = passed_but_customs(&s);
+    let held = apply(&ready, &receipt(Agency::Customs, 500, 5000), rules());
+    assert_eq!(held.shipment.state, State::Held);
+    assert_eq!(held.effects, [Effect::EmitStatus(State::Held)]);
+    let cause = &held.shipment.history.last().unwrap().cause;
+    assert!(cause.starts_with("held by customs 500"), "{cause}");
+    assert_eq!(phase(&held.shipment, Agency::Customs), Some(Phase::Held));
+    // Customs 800 after the inspection: released, the quota counted.
+    let released = apply(
+        &held.shipment,
+        &receipt(Agency::Customs, 800, 6000),
+        rules(),
+    );
+    assert_eq!(released.shipment.state, State::Released);
+    assert!(matches!(
+        released.effects.as_slice(),
+        [
+            Effect::EmitStatus(State::Released),
+            Effect::CountQuota { .. }
+        ]
+    ));
+    let steps: Vec<State> = released.shipment.history.iter().map(|t| t.to).collect();
+    assert_eq!(
+        steps,
+        [State::Complete, State::Routed, State::Held, State::Released]
+    );
+    // Tax rejects before customs decides: rejected, whatever customs says later.
+    let rejected = apply(&routed(&s), &receipt(Agency::Tax, 100, 5000), rules());
+    assert_eq!(rejected.shipment.state, State::Rejected);
+    let later = apply(
+        &rejected.shipment,
+        &receipt(Agency::Customs, 800, 6000),
+        rules(),
+    );
+    assert_eq!(later.verdict, Verdict::Accepted, "recorded");
+    assert_eq!(later.shipment.state, State::Rejected);
+    assert!(later.effects.is_empty());
+}
+
+#[test]
+fn fx_is_tracked_but_does_not_block_and_progress_changes_nothing() {
+    let s = clean();
+    let ready = passed_but_customs(&s);
+    let fx = apply(&ready, &receipt(Agency::Fx, 100, 4800), rules());
+    assert_eq!(phase(&fx.shipment, Agency::Fx), Some(Phase::Rejected));
+    assert_eq!(fx.shipment.state, State::Routed, "FX does not block");
+    let accepted = apply(&fx.shipment, &receipt(Agency::Customs, 120, 4900), rules());
+    assert_eq!(
+        phase(&accepted.shipment, Agency::Customs),
+        Some(Phase::Routed)
+    );
+    assert_eq!(accepted.shipment.state, State::Routed);
+    assert!(accepted.effects.is_empty());
+    let released = apply(
+        &accepted.shipment,
+        &receipt(Agency::Customs, 800, 5000),
+        rules(),
+    );
+    assert_eq!(released.shipment.state, State::Released);
+    // Until tax passes, customs' 800 alone does not release.
+    let only_customs = apply(&routed(&s), &receipt(Agency::Customs, 800, 5000), rules());
+    assert_eq!(only_customs.shipment.state, State::Routed);
+    assert_eq!(
+        phase(&only_customs.shipment, Agency::Customs),
+        Some(Phase::Passed)
+    );
+}
+
+#[test]
+fn an_agency_declaration_is_routed_at_t1_or_as_a_change_after_and_refused_once_decided() {
+    let s = clean();
+    let declared = |shipment: &Shipment, key: &str, at: u64| {
+        apply(
+            shipment,
+            &Event::AgencyDeclaration {
+                agency: Agency::Tax,
+                key: key.to_owned(),
+                meta: Meta {
+                    sender: PLATFORM.to_owned(),
+                    received_at: at,
+                },
+            },
+            rules(),
+        )
+    };
+    // Before T1: filed, routed with the shipment instead of a derived one.
+    let (collecting, _, _) = feed(empty(&s), &s, "OPW");
+    let filed = declared(&collecting, "P/tax-1", 900);
+    assert_eq!(filed.verdict, Verdict::Accepted);
+    assert!(filed.effects.is_empty());
+    let (_, effects, _) = feed(filed.shipment.clone(), &s, "I");
+    let tax = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Route(r) if r.agency == Agency::Tax => Some(r.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(tax.what, Routed::Declared("P/tax-1".into()));
+    // After routing: routed again as a change; tax's part waits for a new decision.
+    let ready = passed_but_customs(&s);
+    let changed = declared(&ready, "P/tax-2", 4800);
+    assert_eq!(
+        routes(&changed.effects),
+        [Agency::Tax],
+        "{:?}",
+        changed.effects
+    );
+    let Effect::Route(route) = &changed.effects[0] else {
+        unreachable!()
+    };
+    assert!(route.change);
+    assert_eq!(phase(&changed.shipment, Agency::Tax), Some(Phase::Routed));
+    assert_eq!(changed.shipment.agencies[&Agency::Tax].routed, 2);
+    // Once released: refused.
+    let (released, _) = released(&s);
+    let late = declared(&released, "P/tax-3", 9000);
+    assert_eq!(refused(&late), [(rule::AMEND, None, "shipment".to_owned())]);
 }
