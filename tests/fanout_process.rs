@@ -73,6 +73,8 @@ struct Load {
     next: AtomicU64,
     /// Messages acknowledged (ACCEPTED or REPEAT).
     acked: AtomicUsize,
+    /// Of those, REPEATs: stored before a kill that lost the reply, and sent again.
+    repeats: AtomicUsize,
     /// Calls that failed (the gateway was down) and were sent again.
     resent: AtomicUsize,
     /// Replies other than ACCEPTED / REPEAT, or a message never acknowledged.
@@ -105,6 +107,7 @@ fn a_gateway_killed_during_fan_out_loses_nothing_and_applies_nothing_twice() {
             rules: rules.clone(),
             next: AtomicU64::new(0),
             acked: AtomicUsize::new(0),
+            repeats: AtomicUsize::new(0),
             resent: AtomicUsize::new(0),
             unexpected: Mutex::new(Vec::new()),
         });
@@ -144,6 +147,11 @@ fn a_gateway_killed_during_fan_out_loses_nothing_and_applies_nothing_twice() {
         }
         let unexpected = load.unexpected.lock().unwrap().clone();
         assert!(unexpected.is_empty(), "{unexpected:#?}");
+        assert_eq!(
+            load.acked.load(Ordering::SeqCst),
+            4 * CRASH_SHIPMENTS as usize,
+            "every message acknowledged"
+        );
 
         // Every shipment released.
         let shipments: Vec<synth::Shipment> = (0..CRASH_SHIPMENTS)
@@ -151,11 +159,18 @@ fn a_gateway_killed_during_fan_out_loses_nothing_and_applies_nothing_twice() {
             .collect();
         let orders: Vec<String> = shipments.iter().map(order_no).collect();
         let client = GatewayClient::new(channel.clone());
-        let views = match wait_all(&client, &orders, SETTLE, |v| v.state == "released").await {
+        // Released, and FX (tracked, not required) settled too.
+        let settled = |v: &v1::ShipmentView| {
+            v.state == "released"
+                && v.agencies
+                    .iter()
+                    .all(|a| a.routed == 0 || a.phase == "passed")
+        };
+        let views = match wait_all(&client, &orders, SETTLE, settled).await {
             Ok(views) => views,
             Err(stuck) => panic!(
-                "{} shipments not released within {SETTLE:?}, e.g. {:#?}\ndead letters: \
-                 {:#?}\ngateway stderr:\n{}\nagencies stderr:\n{}",
+                "{} shipments not released and settled within {SETTLE:?}, e.g. {:#?}\n\
+                 dead letters: {:#?}\ngateway stderr:\n{}\nagencies stderr:\n{}",
                 stuck.len(),
                 stuck.iter().take(3).collect::<Vec<_>>(),
                 dead_letters(gateway_addr).await,
@@ -173,7 +188,7 @@ fn a_gateway_killed_during_fan_out_loses_nothing_and_applies_nothing_twice() {
             if releases != 1 {
                 problems.push(format!("{order}: {releases} transitions into released"));
             }
-            let flagged = s.inspection.lines.iter().any(|l| l.inspection);
+            let flagged = flagged(s);
             inspected += usize::from(flagged);
             for (name, status) in [("customs", 800), ("tax", 120), ("fx", 800)] {
                 check_passed(view, name, status, &mut problems);
@@ -228,14 +243,15 @@ fn a_gateway_killed_during_fan_out_loses_nothing_and_applies_nothing_twice() {
 
         eprintln!(
             "raw redeliveries={} effective duplicates={} kills={kills} shipments={} \
-             ({inspected} inspected, {} messages taken {} times, {} calls sent again, \
-             {:.1} s)",
+             ({inspected} inspected; {} agency messages taken {} times; {} submissions \
+             failed and were sent again, {} of them answered REPEAT; {:.1} s)",
             summary.duplicates,
             summary.effective_duplicates,
             CRASH_SHIPMENTS,
             summary.messages,
             summary.taken,
             load.resent.load(Ordering::SeqCst),
+            load.repeats.load(Ordering::SeqCst),
             started.elapsed().as_secs_f64()
         );
         gateway.kill();
@@ -258,8 +274,12 @@ async fn crash_submitter(mut client: GatewayClient<Channel>, load: Arc<Load>) {
                     Ok(reply) => {
                         let reply = reply.into_inner();
                         match reply.blocks.first().map(outcome) {
-                            Some(Outcome::Accepted | Outcome::Repeat) => {
+                            Some(Outcome::Accepted) => {
                                 load.acked.fetch_add(1, Ordering::SeqCst);
+                            }
+                            Some(Outcome::Repeat) => {
+                                load.acked.fetch_add(1, Ordering::SeqCst);
+                                load.repeats.fetch_add(1, Ordering::SeqCst);
                             }
                             other => load.unexpected.lock().unwrap().push(format!(
                                 "shipment {n} ({}): {other:?} {reply:?}",
@@ -296,7 +316,11 @@ fn the_release_policy_holds_end_to_end_with_four_agency_processes() {
         let dir = tempfile::tempdir().unwrap();
         let rules = Rules::embedded().unwrap();
         let seed = 202;
-        let [a, b, c, d] = [0, 1, 2, 3].map(|n| synth::shipment(seed, n, &rules));
+        // D with goods for inspection, so that inspection is told of the cancellation too.
+        let d_n = (3..)
+            .find(|n| flagged(&synth::shipment(seed, *n, &rules)))
+            .unwrap();
+        let [a, b, c, d] = [0, 1, 2, d_n].map(|n| synth::shipment(seed, n, &rules));
         let gateway_addr = free_addr();
         let gateway_url = url(gateway_addr);
         let mut customs_args = releasing(&gateway_url, 300);
@@ -352,14 +376,17 @@ fn the_release_policy_holds_end_to_end_with_four_agency_processes() {
         assert_accepted(submit_xml(&mut client, encode(&messages[3].1).into_bytes()).await);
 
         // B, C, D: the four messages each.
-        for n in 1..4 {
+        for n in [1, 2, d_n] {
             for (_, message) in synth::shipment_messages(seed, n, &rules) {
                 assert_accepted(submit_xml(&mut client, encode(&message).into_bytes()).await);
             }
         }
 
-        // A: released on the declared messages.
-        let view = wait_state(&mut client, &order_no(&a), "released").await;
+        // A: released on the declared messages (and FX, which does not hold release, settled).
+        let view = wait_view(&mut client, &order_no(&a), "released and settled", |v| {
+            v.state == "released" && agency(v, "fx").is_some_and(|fx| fx.phase == "passed")
+        })
+        .await;
         assert_eq!(
             states(&view),
             ["collecting", "complete", "routed", "released"],
@@ -398,6 +425,8 @@ fn the_release_policy_holds_end_to_end_with_four_agency_processes() {
             matches!((held, released), (Some(h), Some(r)) if h < r),
             "held, then released: {view:#?}"
         );
+        let cause = &view.history[held.unwrap_or_default()].cause;
+        assert!(cause.contains("customs 500"), "{cause}");
         let customs = agency(&view, "customs").unwrap();
         assert_eq!(
             (customs.return_status, customs.phase.as_str()),
@@ -421,8 +450,8 @@ fn the_release_policy_holds_end_to_end_with_four_agency_processes() {
             .filter(|a| a.routed > 0)
             .map(|a| a.agency.clone())
             .collect();
-        assert!(had.contains(&"customs".to_owned()), "{view:#?}");
-        let cancel = cancellation(&d, seed, 3);
+        assert_eq!(had, ["customs", "fx", "inspection", "tax"], "{view:#?}");
+        let cancel = cancellation(&d, seed, d_n);
         assert_accepted(submit_xml(&mut client, cancel).await);
         let view = wait_state(&mut client, &order_no(&d), "cancelled").await;
         assert_eq!(
@@ -478,7 +507,7 @@ fn an_agency_that_is_down_delays_only_itself_and_gets_everything_once_back() {
             ("SINGLE_WINDOW_DISPATCH_TIMEOUT_MS", "2000"),
         ];
 
-        // The same load with every agency up, for comparison.
+        // The same load with every agency up, for comparison: (submitted, delivered) times.
         let baseline = {
             let dir = tempfile::tempdir().unwrap();
             let gateway_addr = free_addr();
@@ -495,19 +524,15 @@ fn an_agency_that_is_down_delays_only_itself_and_gets_everything_once_back() {
             let orders = flagged_shipments(301, DOWN_SHIPMENTS, &rules);
             let sent = Instant::now();
             submit_shipments(&client, 301, &orders).await;
-            let others = wait_delivered(&[&sims.customs, &sims.tax, &sims.fx], &orders).await;
-            let took = sent.elapsed();
+            let submitted = sent.elapsed();
+            wait_delivered(&[&sims.customs, &sims.tax, &sims.fx], &orders).await;
+            let delivered = sent.elapsed();
             wait_delivered(&[sims.inspection()], &orders).await;
             wait_all(&client, &orders, WAIT, |v| v.state == "released")
                 .await
                 .unwrap_or_else(|stuck| panic!("not released: {stuck:#?}"));
             gateway.kill();
-            eprintln!(
-                "all agencies up: customs, tax and fx had all {} shipments after {:.2} s",
-                orders.len(),
-                others.as_secs_f64()
-            );
-            took
+            (submitted, delivered)
         };
 
         // Inspection down from the start: its address is known, nobody listens on it.
@@ -533,8 +558,9 @@ fn an_agency_that_is_down_delays_only_itself_and_gets_everything_once_back() {
         let orders = flagged_shipments(302, DOWN_SHIPMENTS, &rules);
         let sent = Instant::now();
         submit_shipments(&client, 302, &orders).await;
+        let submitted = sent.elapsed();
         wait_delivered(&[&sims.customs, &sims.tax, &sims.fx], &orders).await;
-        let down = sent.elapsed();
+        let delivered = sent.elapsed();
         // Still down: nothing can be released (inspection is required), nothing is dead.
         let views = wait_all(&client, &orders, WAIT, |v| {
             agency(v, "customs").is_some_and(|a| a.phase == "passed")
@@ -556,11 +582,13 @@ fn an_agency_that_is_down_delays_only_itself_and_gets_everything_once_back() {
         }
         assert!(dead_letters(gateway_addr).await.is_empty());
         eprintln!(
-            "inspection down: customs, tax and fx had all {} shipments after {:.2} s (all up: \
-             {:.2} s)",
+            "inspection down: {} shipments submitted in {:.2} s, customs, tax and fx had them \
+             all after {:.2} s (all agencies up: submitted in {:.2} s, delivered after {:.2} s)",
             orders.len(),
-            down.as_secs_f64(),
-            baseline.as_secs_f64()
+            submitted.as_secs_f64(),
+            delivered.as_secs_f64(),
+            baseline.0.as_secs_f64(),
+            baseline.1.as_secs_f64()
         );
 
         // Inspection comes up on its address: everything is delivered to it, once.
@@ -732,6 +760,17 @@ fn a_refused_message_is_a_dead_letter_until_replayed_and_stray_receipts_are_reco
             .unwrap_or_else(|| panic!("the orphan in {letters:#?}"));
         assert_eq!(orphan.kind, "orphan-receipt", "{orphan:#?}");
         assert_eq!(orphan.receipt.as_ref(), Some(&stray));
+        // Its message is still unknown: it cannot be replayed, and stays.
+        let status = admin
+            .replay_dead_letter(v1::DeadLetterRequest {
+                id: orphan.id.clone(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status}");
+        let kept = list_dead_letters(&mut admin).await;
+        assert_eq!(kept.len(), 1, "{kept:#?}");
+        assert_eq!(kept[0].id, orphan.id);
 
         // The receipts customs sent for the replayed message, reported again: repeats.
         for receipt in receipts(
@@ -921,11 +960,16 @@ fn order_no(s: &synth::Shipment) -> String {
         .to_string()
 }
 
+/// Whether shipment `s` has goods on the inspection list.
+fn flagged(s: &synth::Shipment) -> bool {
+    s.inspection.lines.iter().any(|l| l.inspection)
+}
+
 /// The order numbers of the first `count` shipments of `seed` with goods for inspection.
 fn flagged_shipments(seed: u64, count: usize, rules: &Rules) -> Vec<String> {
     (0..)
         .map(|n| synth::shipment(seed, n, rules))
-        .filter(|s| s.inspection.lines.iter().any(|l| l.inspection))
+        .filter(flagged)
         .take(count)
         .map(|s| order_no(&s))
         .collect()
@@ -1015,17 +1059,27 @@ async fn wait_state(
     order: &str,
     state: &str,
 ) -> v1::ShipmentView {
+    wait_view(client, order, state, |v| v.state == state).await
+}
+
+/// Waits until the view of shipment `order` satisfies `done` (described by `what`); the view.
+async fn wait_view(
+    client: &mut GatewayClient<Channel>,
+    order: &str,
+    what: &str,
+    done: impl Fn(&v1::ShipmentView) -> bool,
+) -> v1::ShipmentView {
     let started = Instant::now();
     loop {
         let view = get(client, order).await;
         if let Ok(view) = &view {
-            if view.state == state {
+            if done(view) {
                 return view.clone();
             }
         }
         assert!(
             started.elapsed() < WAIT,
-            "{order} not {state} within {WAIT:?}: {view:#?}"
+            "{order} not {what} within {WAIT:?}: {view:#?}"
         );
         tokio::time::sleep(POLL).await;
     }

@@ -38,10 +38,8 @@ impl Gateway {
         listen: Option<SocketAddr>,
         envs: &[(&str, String)],
     ) -> (Gateway, GatewayClient<Channel>) {
-        let mut gateway = match listen {
-            Some(listen) => Gateway::spawn(data, listen, envs).await,
-            None => Gateway::spawn(data, "127.0.0.1:0".parse().unwrap(), envs).await,
-        };
+        let listen = listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let mut gateway = Gateway::spawn(data, listen, envs).await;
         if gateway.addr.port() == 0 {
             // The address line did not name the real port: choose a free one ourselves.
             gateway.kill();
