@@ -64,7 +64,6 @@ pub fn routing(store: &Store, message_id: &str) -> Result<Option<Routing>, Store
 /// receipt id, scoped to the agency).
 pub fn receipt_event(
     id: &str,
-    message_id: &str,
     key: ShipmentKey<'static>,
     receipt: AgencyReceipt,
     rules: Arc<Rules>,
@@ -72,8 +71,8 @@ pub fn receipt_event(
     let sender = format!("agency:{}", receipt.agency.name());
     let content = content_hash(
         format!(
-            "{message_id}\0{}\0{}\0{}\0{}",
-            key.ebp_code, key.order_no, receipt.status, receipt.text
+            "{}\0{}\0{}\0{}\0{}",
+            receipt.message_id, key.ebp_code, key.order_no, receipt.status, receipt.text
         )
         .as_bytes(),
     );

@@ -83,6 +83,7 @@ fn routes(effects: &[Effect]) -> Vec<Agency> {
 fn receipt(agency: Agency, status: i32, at: u64) -> Event {
     Event::AgencyReceipt(AgencyReceipt {
         agency,
+        message_id: String::new(),
         status: ReturnStatus(status),
         text: format!("status {status}"),
         at,
@@ -754,6 +755,28 @@ fn an_agency_declaration_is_routed_at_t1_or_as_a_change_after_and_refused_once_d
     assert!(route.change);
     assert_eq!(phase(&changed.shipment, Agency::Tax), Some(Phase::Routed));
     assert_eq!(changed.shipment.agencies[&Agency::Tax].routed, 2);
+    let tax_receipt = |message_id: String| {
+        Event::AgencyReceipt(AgencyReceipt {
+            agency: Agency::Tax,
+            message_id,
+            status: ReturnStatus(120),
+            text: "tax bill issued".into(),
+            at: 4900,
+        })
+    };
+    // A late receipt for the replaced (derived) message decides nothing.
+    let old = ready.agencies[&Agency::Tax].message.clone();
+    assert!(old.starts_with("tax:inventory:"), "{old}");
+    let stale = apply(&changed.shipment, &tax_receipt(old), rules());
+    assert_eq!(
+        refused(&stale),
+        [(rule::RECEIPT, None, "messageId".to_owned())]
+    );
+    // The receipt for the declaration now routed does.
+    let current = changed.shipment.agencies[&Agency::Tax].message.clone();
+    assert_eq!(current, "tax:declared:P/tax-2");
+    let decided = apply(&changed.shipment, &tax_receipt(current), rules());
+    assert_eq!(phase(&decided.shipment, Agency::Tax), Some(Phase::Passed));
     // Once released: refused.
     let (released, _) = released(&s);
     let late = declared(&released, "P/tax-3", 9000);

@@ -133,10 +133,10 @@ impl Server {
         let k = single_window::correlate::key_of(&Document::Order(s.order.clone())).unwrap();
         let event = ledger::receipt_event(
             id,
-            &format!("{}:test:{id}", agency.name()),
             k,
             AgencyReceipt {
                 agency,
+                message_id: String::new(),
                 status: ReturnStatus(status),
                 text: format!("{} {status}", agency.name()),
                 at: single_window::dispatch::unix_millis(),

@@ -79,10 +79,10 @@ impl AgencySide {
         };
         let event = ledger::receipt_event(
             &r.receipt_id,
-            &r.message_id,
             key.clone(),
             AgencyReceipt {
                 agency,
+                message_id: r.message_id.clone(),
                 status: ReturnStatus(r.return_status),
                 text: r.return_info.clone(),
                 at: r.at_unix_ms,

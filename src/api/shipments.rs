@@ -62,7 +62,7 @@ pub fn list(
         "" => None,
         name => Some(ledger::state_named(name).ok_or_else(|| {
             Status::invalid_argument(format!(
-                "state: {name:?} is not a shipment state (collecting, complete, routed, released, rejected, cancelled, returned)"
+                "state: {name:?} is not a shipment state (collecting, complete, routed, held, released, rejected, cancelled, returned)"
             ))
         })?),
     };

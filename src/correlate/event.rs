@@ -40,6 +40,9 @@ pub struct Meta {
 pub struct AgencyReceipt {
     /// Which agency.
     pub agency: Agency,
+    /// The routed message it decides on ("" when not known: then it is taken for the
+    /// agency's current message).
+    pub message_id: String,
     /// Its `returnStatus` (800 released, 100 rejected, others recorded only).
     pub status: ReturnStatus,
     /// Its `returnInfo`.
@@ -94,6 +97,26 @@ impl Route {
             what,
             change: false,
         }
+    }
+
+    /// Its stable message id, `agency:what:reference`: the same on every delivery attempt,
+    /// and the id the agency's receipts name.
+    pub fn message_id(&self, s: &Shipment) -> String {
+        let guid =
+            |g: Option<&crate::domain::Guid<'static>>| g.map_or("", |g| g.as_str()).to_owned();
+        let inventory = || guid(s.inventory.as_ref().and_then(|f| f.guid.as_ref()));
+        let reference = match &self.what {
+            Routed::Inventory | Routed::Inspection | Routed::Tax => {
+                format!("inventory:{}", inventory())
+            }
+            Routed::Payment => format!(
+                "payment:{}",
+                guid(s.payment.as_ref().and_then(|f| f.guid.as_ref()))
+            ),
+            Routed::Declared(key) => format!("declared:{key}"),
+            Routed::Cancel(g) => format!("cancel:{g}"),
+        };
+        format!("{}:{reference}", self.agency.name())
     }
 }
 

@@ -235,6 +235,22 @@ pub(super) fn receipt(s: &Shipment, r: &AgencyReceipt, rules: &Rules) -> Outcome
             ),
         );
     };
+    if !r.message_id.is_empty() && r.message_id != last.message {
+        return Outcome::ignored(
+            s,
+            Violation::new(
+                rule::RECEIPT,
+                "messageId",
+                r.message_id.clone(),
+                format!(
+                    "{} receipt for message {}, which message {} replaced",
+                    r.agency.name(),
+                    r.message_id,
+                    last.message
+                ),
+            ),
+        );
+    }
     if last.status == Some(r.status) && last.text == r.text {
         return Outcome::repeat(s);
     }
@@ -270,6 +286,7 @@ pub(super) fn receipt(s: &Shipment, r: &AgencyReceipt, rules: &Rules) -> Outcome
             text: r.text.clone(),
             at: r.at,
             routed: last.routed,
+            message: last.message.clone(),
         },
     );
     let mut effects = Vec::new();

@@ -29,6 +29,7 @@ pub(super) fn at_t1(s: &mut Shipment, rules: &Rules, at: u64) -> Vec<Route> {
                     text: "no goods line is on the inspection list".to_owned(),
                     at,
                     routed: 0,
+                    message: String::new(),
                 },
             );
         }
@@ -45,8 +46,8 @@ pub(super) fn at_t1(s: &mut Shipment, rules: &Rules, at: u64) -> Vec<Route> {
     routes.extend(tax.map(|w| Route::new(Agency::Tax, w)));
     routes.extend(fx.map(|w| Route::new(Agency::Fx, w)));
     for route in &routes {
-        s.agencies
-            .insert(route.agency, AgencyState::routed(at, route.what.describe()));
+        let state = AgencyState::routed(at, route.message_id(s), route.what.describe());
+        s.agencies.insert(route.agency, state);
     }
     routes
 }
@@ -75,11 +76,13 @@ pub(super) fn declared_after_routing(
     at: u64,
 ) -> Route {
     let mut route = Route::new(agency, Routed::Declared(key.to_owned()));
+    let message = route.message_id(s);
     let state = s
         .agencies
         .entry(agency)
-        .or_insert_with(|| AgencyState::routed(at, String::new()));
+        .or_insert_with(|| AgencyState::routed(at, String::new(), String::new()));
     route.change = state.routed > 0;
+    state.message = message;
     state.phase = Phase::Routed;
     state.status = None;
     state.text = route.what.describe();

@@ -132,6 +132,8 @@ pub struct AgencyState {
     pub at: u64,
     /// Messages routed to the agency for this shipment.
     pub routed: u32,
+    /// The id of the agency's current message: only receipts for it decide its part.
+    pub message: String,
 }
 
 /// An agency's part of a shipment.
@@ -181,14 +183,15 @@ impl Phase {
 }
 
 impl AgencyState {
-    /// Routed at `at`, no receipt yet.
-    pub fn routed(at: u64, text: impl Into<String>) -> AgencyState {
+    /// Message `message` routed at `at`, no receipt yet.
+    pub fn routed(at: u64, message: String, text: impl Into<String>) -> AgencyState {
         AgencyState {
             phase: Phase::Routed,
             status: None,
             text: text.into(),
             at,
             routed: 1,
+            message,
         }
     }
 }

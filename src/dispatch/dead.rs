@@ -90,33 +90,41 @@ pub async fn bury(
         .map(|_| ())
 }
 
-/// One page of dead letters (of `agency` when not empty), after id `after`.
+/// One page of dead letters (of `agency` when not empty), after id `after`, with the token of
+/// the next page (empty when no further letter matches).
 pub fn list(
     store: &Store,
     agency: &str,
     after: &[u8],
     limit: usize,
 ) -> Result<(Vec<DeadLetter>, Vec<u8>), StoreError> {
-    let mut letters = Vec::new();
+    let mut letters: Vec<(Vec<u8>, DeadLetter)> = Vec::new();
     let mut cursor = after.to_vec();
-    loop {
+    // One more than a page: whether a next page exists is known from a match, not a guess.
+    while letters.len() <= limit {
         let page = store.page(Tree::DeadLetters, b"", &cursor, 256)?;
-        let done = page.len() < 256;
+        let last_page = page.len() < 256;
         for (key, value) in page {
-            cursor = key;
+            cursor.clone_from(&key);
             let letter = DeadLetter::from_bytes(&value)?;
-            if agency.is_empty() || letter.agency == agency {
-                letters.push(letter);
-                if letters.len() == limit {
-                    let more = !store.page(Tree::DeadLetters, b"", &cursor, 1)?.is_empty();
-                    return Ok((letters, if more { cursor } else { Vec::new() }));
-                }
+            if (agency.is_empty() || letter.agency == agency) && letters.len() <= limit {
+                letters.push((key, letter));
             }
         }
-        if done {
-            return Ok((letters, Vec::new()));
+        if last_page {
+            break;
         }
     }
+    let next = if letters.len() > limit {
+        letters.truncate(limit);
+        letters
+            .last()
+            .map(|(key, _)| key.clone())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Ok((letters.into_iter().map(|(_, l)| l).collect(), next))
 }
 
 /// The dead letter `id`.
@@ -169,6 +177,54 @@ fn from_hex(text: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn letter(id: &str, agency: &str) -> DeadLetter {
+        DeadLetter {
+            id: id.to_owned(),
+            agency: agency.to_owned(),
+            kind: DELIVERY.to_owned(),
+            message_id: id.to_owned(),
+            ebp: String::new(),
+            order_no: String::new(),
+            reason: "test".to_owned(),
+            attempts: Vec::new(),
+            at: 0,
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn pages_of_one_agency_end_with_its_last_letter() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let store = Store::open(dir.path(), crate::store::StoreConfig::default()).unwrap();
+        for (id, agency) in [
+            ("a", "customs"),
+            ("b", "tax"),
+            ("c", "customs"),
+            ("d", "tax"),
+            ("e", "customs"),
+            ("f", "tax"),
+        ] {
+            rt.block_on(bury(&store, None, letter(id, agency))).unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut token = Vec::new();
+        loop {
+            let (page, next) = list(&store, "customs", &token, 1).unwrap();
+            seen.extend(page.into_iter().map(|l| l.id));
+            if next.is_empty() {
+                break;
+            }
+            token = next;
+        }
+        assert_eq!(seen, ["a", "c", "e"]);
+        let (all, next) = list(&store, "", &[], 10).unwrap();
+        assert_eq!((all.len(), next.len()), (6, 0));
+        store.close().unwrap();
+    }
 
     #[test]
     fn hex_round_trips() {

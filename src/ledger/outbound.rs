@@ -17,20 +17,6 @@ use crate::rules::Rules;
 use crate::store::{Read, StoreError, Tree};
 use crate::validate::tax::{compute, Rates, TaxInput};
 
-/// The stable message id of `route` for shipment `s`: `agency:what:reference`.
-pub fn message_id(docs: &BTreeMap<String, DocRef>, route: &Route) -> String {
-    let guid = |slot: &str| docs.get(slot).map_or("", |d| d.key.as_str()).to_owned();
-    let reference = match &route.what {
-        Routed::Inventory | Routed::Inspection | Routed::Tax => {
-            format!("inventory:{}", guid("inventory"))
-        }
-        Routed::Payment => format!("payment:{}", guid("payment")),
-        Routed::Declared(key) => format!("declared:{key}"),
-        Routed::Cancel(g) => format!("cancel:{g}"),
-    };
-    format!("{}:{reference}", route.agency.name())
-}
-
 /// The delivery of `route`.
 pub fn delivery(
     view: &dyn Read,
@@ -63,12 +49,15 @@ pub fn delivery(
             "cancel",
             Payload::Cancel(v1::Cancellation {
                 reason: format!("CEB623 cancellation {guid}"),
-                cancelled_message_id: String::new(),
+                cancelled_message_id: s
+                    .agencies
+                    .get(&route.agency)
+                    .map_or_else(String::new, |a| a.message.clone()),
             }),
         ),
     };
     Ok(v1::Delivery {
-        message_id: message_id(docs, route),
+        message_id: route.message_id(s),
         agency: route.agency.name().to_owned(),
         shipment: Some(v1::ShipmentKey {
             ebp_code: s.key.ebp_code.as_str().to_owned(),

@@ -76,6 +76,9 @@ pub struct Receipt {
     pub phase: String,
     /// Messages routed to the agency for the shipment.
     pub routed: u32,
+    /// The agency's current message id.
+    #[serde(default)]
+    pub message: String,
     /// CEB returnStatus of the last receipt (none before the first).
     pub status: Option<i32>,
     /// returnInfo.
@@ -147,6 +150,7 @@ impl Record {
                         Receipt {
                             phase: s.phase.name().to_owned(),
                             routed: s.routed,
+                            message: s.message.clone(),
                             status: s.status.map(|c| c.0),
                             text: s.text.clone(),
                             at: s.at,
@@ -270,6 +274,7 @@ impl Record {
                     text: r.text.clone(),
                     at: r.at,
                     routed: r.routed,
+                    message: r.message.clone(),
                 },
             );
         }
