@@ -12,6 +12,8 @@
 mod agencies;
 #[path = "cases/mod.rs"]
 mod cases;
+#[path = "support/serial.rs"]
+mod serial;
 // Shared with `gateway_process.rs`, which uses the helpers this file does not (`rss_kib`).
 #[allow(dead_code)]
 #[path = "support/gateway.rs"]
@@ -21,12 +23,13 @@ mod gateway;
 #[path = "support/shipments.rs"]
 mod shipments;
 
+use serial::{runtime, serial};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::{ready, Future};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agencies::{by_message, free_addr, releasing, url, AgencySim};
@@ -1293,18 +1296,4 @@ fn now_ms() -> u64 {
 fn tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-/// The tests run one after the other: each starts several processes on a small machine.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }

@@ -5,13 +5,16 @@
 
 #[path = "support/gateway.rs"]
 mod gateway;
+#[path = "support/serial.rs"]
+mod serial;
 #[path = "support/shipments.rs"]
 mod shipments;
 #[path = "support/stored.rs"]
 mod stored;
 
+use serial::{runtime, serial};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
@@ -376,18 +379,4 @@ async fn resubmit(client: &GatewayClient<Channel>, acks: &[Ack]) -> Vec<String> 
     tokio::time::timeout(PHASE_TIMEOUT, checks)
         .await
         .expect("re-submitting the acknowledged blocks")
-}
-
-/// The two tests run one after the other: each loads the machine on its own.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
