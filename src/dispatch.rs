@@ -84,6 +84,7 @@ pub struct AgencyStats {
 #[derive(Clone, Default)]
 pub struct Dispatcher {
     stats: Arc<BTreeMap<Agency, Arc<AgencyStats>>>,
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Dispatcher {
@@ -96,6 +97,7 @@ impl Dispatcher {
         closing: watch::Receiver<bool>,
     ) -> Result<Dispatcher, tonic::transport::Error> {
         let mut stats = BTreeMap::new();
+        let mut tasks = Vec::new();
         for (agency, url) in endpoints {
             let channel = Endpoint::from_shared(url.clone())?
                 .connect_timeout(config.timeout)
@@ -112,11 +114,21 @@ impl Dispatcher {
                 breaker: Breaker::new(config.breaker_failures, config.breaker_open),
                 jitter: Jitter::new(seed(*agency)),
             };
-            tokio::spawn(worker.run(closing.clone()));
+            tasks.push(tokio::spawn(worker.run(closing.clone())));
         }
         Ok(Dispatcher {
             stats: Arc::new(stats),
+            tasks: Arc::new(std::sync::Mutex::new(tasks)),
         })
+    }
+
+    /// Waits until every worker has stopped (after `closing` turned true) and finished its
+    /// writes.
+    pub async fn stopped(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for task in tasks {
+            let _ = task.await;
+        }
     }
 
     /// Each agency's counters.
@@ -137,13 +149,41 @@ struct Job {
     key: Vec<u8>,
     delivery: v1::Delivery,
     attempts: Vec<dead::Attempt>,
+    /// It holds its shipment's turn (it is the message of its shipment that is out).
+    turn: bool,
+}
+
+impl Job {
+    /// The shipment it is for: one shipment's messages to one agency go one at a time, in
+    /// the order they were routed (a cancellation never overtakes the inventory it cancels).
+    fn shipment(&self) -> String {
+        self.delivery
+            .shipment
+            .as_ref()
+            .map_or_else(String::new, |k| format!("{}\0{}", k.ebp_code, k.order_no))
+    }
 }
 
 /// What one attempt came to.
 enum Attempted {
+    /// The agency took it (and said whether it had before).
     Taken { duplicate: bool },
+    /// Failed; worth trying again (and a sign the agency may be down).
     Retry(String),
+    /// Refused for good.
     Refused(String),
+}
+
+/// What a finished background write hands back.
+enum Written {
+    /// Delivered rows removed from the outbox.
+    Removed,
+    /// The removal failed: the rows, to remove again later.
+    NotRemoved(Vec<Vec<u8>>),
+    /// A dead letter written, for this shipment.
+    Buried(String),
+    /// The dead letter could not be written: the job, to retry later.
+    NotBuried(Box<Job>),
 }
 
 struct Worker {
@@ -160,143 +200,277 @@ struct Worker {
 const PAGE: usize = 512;
 /// Delivered rows removed from the outbox in one write, at most.
 const DONE_BATCH: usize = 512;
+/// Wait before reading the outbox or writing again after a store error.
+const STORE_RETRY: Duration = Duration::from_millis(500);
+
+/// A worker's queues.
+#[derive(Default)]
+struct Queues {
+    /// The last outbox row read.
+    cursor: Vec<u8>,
+    /// The outbox may have rows after the cursor.
+    refill: bool,
+    /// When to read the outbox again after an error.
+    refill_at: Option<Instant>,
+    /// Due now.
+    ready: VecDeque<Job>,
+    /// Due later (retries), by time.
+    waiting: BTreeMap<(Instant, u64), Job>,
+    tick: u64,
+    /// Shipments with a message out (in flight or waiting to be retried).
+    busy: std::collections::HashSet<String>,
+    /// Messages of busy shipments, in order, behind the one out.
+    behind: std::collections::HashMap<String, VecDeque<Job>>,
+    /// Rows delivered, to remove from the outbox.
+    done: Vec<Vec<u8>>,
+}
+
+impl Queues {
+    fn jobs(&self) -> usize {
+        self.ready.len()
+            + self.waiting.len()
+            + self.behind.values().map(VecDeque::len).sum::<usize>()
+    }
+
+    /// The job, when its shipment has no other message out (it takes the shipment's turn);
+    /// otherwise it waits behind that message and `None` is returned.
+    fn take_turn(&mut self, mut job: Job) -> Option<Job> {
+        if !job.turn {
+            let shipment = job.shipment();
+            if !self.busy.insert(shipment.clone()) {
+                self.behind.entry(shipment).or_default().push_back(job);
+                return None;
+            }
+            job.turn = true;
+        }
+        Some(job)
+    }
+
+    /// The shipment's message is finished (taken or buried): the next one of it is due.
+    fn release(&mut self, shipment: &str) {
+        self.busy.remove(shipment);
+        if let Some(next) = self.behind.get_mut(shipment).and_then(VecDeque::pop_front) {
+            self.ready.push_front(next);
+        }
+        if self.behind.get(shipment).is_some_and(VecDeque::is_empty) {
+            self.behind.remove(shipment);
+        }
+    }
+
+    fn retry_at(&mut self, at: Instant, job: Job) {
+        self.tick += 1;
+        self.waiting.insert((at, self.tick), job);
+    }
+}
 
 impl Worker {
     async fn run(mut self, mut closing: watch::Receiver<bool>) {
-        let queue = self.agency.name();
         let mut written = self.store.outbox_written();
-        let mut cursor: Vec<u8> = Vec::new();
-        let mut refill = true;
-        let mut ready: VecDeque<Job> = VecDeque::new();
-        let mut waiting: BTreeMap<(Instant, u64), Job> = BTreeMap::new();
-        let mut tick = 0u64;
+        let mut q = Queues {
+            refill: true,
+            ..Queues::default()
+        };
         let mut in_flight: JoinSet<(Job, Attempted)> = JoinSet::new();
-        let mut done: Vec<Vec<u8>> = Vec::new();
-        let mut writes: JoinSet<()> = JoinSet::new();
-        loop {
-            if *closing.borrow() {
-                break;
-            }
-            if refill && ready.len() < PAGE {
-                match self.store.outbox_page(queue, &cursor, PAGE) {
-                    Ok(rows) => {
-                        refill = rows.len() == PAGE;
-                        for (key, row) in rows {
-                            cursor.clone_from(&key);
-                            match v1::Delivery::decode(row.as_slice()) {
-                                Ok(delivery) => ready.push_back(Job {
-                                    key,
-                                    delivery,
-                                    attempts: Vec::new(),
-                                }),
-                                Err(e) => {
-                                    let job = Job {
-                                        key,
-                                        delivery: v1::Delivery::default(),
-                                        attempts: Vec::new(),
-                                    };
-                                    let reason = format!("outbox row does not decode: {e}");
-                                    self.bury(&mut writes, job, reason, row);
-                                }
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("single-window: dispatch {queue}: reading the outbox: {e}");
-                        refill = true;
-                    }
-                }
-            }
+        let mut writes: JoinSet<Written> = JoinSet::new();
+        while !*closing.borrow() {
             let now = Instant::now();
-            while let Some(entry) = waiting.first_entry() {
+            self.refill(&mut q, &mut writes, now);
+            while let Some(entry) = q.waiting.first_entry() {
                 if entry.key().0 > now {
                     break;
                 }
-                ready.push_back(entry.remove());
+                q.ready.push_back(entry.remove());
             }
-            while in_flight.len() < self.config.max_in_flight.max(1) && !ready.is_empty() {
-                if !self.breaker.allow(now) {
-                    break;
-                }
-                let Some(job) = ready.pop_front() else { break };
-                self.launch(&mut in_flight, job);
-                if self.breaker.state() == BreakerState::HalfOpen {
-                    break;
-                }
-            }
-            self.stats
-                .in_flight
-                .store(in_flight.len() as u64, Ordering::Relaxed);
-            if !done.is_empty() && writes.is_empty() {
-                let batch: Vec<Vec<u8>> = done.drain(..done.len().min(DONE_BATCH)).collect();
-                let store = self.store.clone();
-                writes.spawn(async move {
-                    let audit = format!("{queue}: {} deliveries taken", batch.len());
-                    let writes = Writes {
-                        outbox_removes: batch,
-                        ..Writes::default()
-                    };
-                    if let Err(e) = store
-                        .commit(Accepted::bookkeeping("gateway:dispatch", audit, writes))
-                        .await
-                    {
-                        eprintln!("single-window: dispatch {queue}: recording deliveries: {e}");
-                    }
-                });
-            }
-            let wake = waiting
-                .keys()
-                .next()
-                .map(|(at, _)| *at)
-                .into_iter()
-                .chain(self.breaker.reopens_at().filter(|_| !ready.is_empty()))
-                .min()
-                .unwrap_or(now + Duration::from_secs(3600));
+            self.launch_ready(&mut q, &mut in_flight, now);
+            self.flush_done(&mut q, &mut writes);
+            let wake = self.wake(&q, now);
             tokio::select! {
-                Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    let Ok((job, result)) = joined else { continue };
-                    match result {
-                        Attempted::Taken { duplicate } => {
-                            self.breaker.success();
-                            self.stats.delivered.fetch_add(1, Ordering::Relaxed);
-                            if duplicate {
-                                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
-                            }
-                            done.push(job.key);
-                        }
-                        Attempted::Refused(error) => {
-                            self.breaker.success();
-                            let job = with_attempt(job, error.clone());
-                            let row = job.delivery.encode_to_vec();
-                            self.bury(&mut writes, job, format!("refused by {queue}: {error}"), row);
-                        }
-                        Attempted::Retry(error) => {
-                            self.breaker.failure(Instant::now());
-                            let job = with_attempt(job, error);
-                            let failures = job.attempts.len() as u32;
-                            if failures >= self.config.max_attempts {
-                                let row = job.delivery.encode_to_vec();
-                                let reason = format!("gave up after {failures} attempts");
-                                self.bury(&mut writes, job, reason, row);
-                            } else {
-                                self.stats.retried.fetch_add(1, Ordering::Relaxed);
-                                let delay = self.config.backoff.delay(failures, self.jitter.unit());
-                                tick += 1;
-                                waiting.insert((Instant::now() + delay, tick), job);
-                            }
-                        }
+                Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => match joined {
+                    Ok((job, attempted)) => self.on_result(&mut q, &mut writes, job, attempted),
+                    // A delivery task panicked: its job is lost until a restart reads the row
+                    // again; the breaker must not stay half-open waiting for it.
+                    Err(_) => self.breaker.failure(Instant::now()),
+                },
+                Some(joined) = writes.join_next(), if !writes.is_empty() => {
+                    if let Ok(result) = joined {
+                        self.on_written(&mut q, result);
                     }
                 }
-                Some(_) = writes.join_next(), if !writes.is_empty() => {}
                 changed = written.changed() => {
                     if changed.is_err() { break; }
-                    refill = true;
+                    q.refill = true;
                 }
                 _ = tokio::time::sleep_until(wake.into()) => {}
-                _ = closing.changed() => {}
+                changed = closing.changed() => {
+                    if changed.is_err() { break; }
+                }
             }
         }
         while writes.join_next().await.is_some() {}
+    }
+
+    /// Reads the rows after the cursor, when there may be some and room for them.
+    fn refill(&mut self, q: &mut Queues, writes: &mut JoinSet<Written>, now: Instant) {
+        if !q.refill || q.jobs() >= PAGE || q.refill_at.is_some_and(|at| at > now) {
+            return;
+        }
+        let rows = match self.store.outbox_page(self.agency.name(), &q.cursor, PAGE) {
+            Ok(rows) => rows,
+            Err(e) => {
+                eprintln!(
+                    "single-window: dispatch {}: reading the outbox: {e}",
+                    self.agency.name()
+                );
+                q.refill_at = Some(now + STORE_RETRY);
+                return;
+            }
+        };
+        q.refill_at = None;
+        q.refill = rows.len() == PAGE;
+        for (key, row) in rows {
+            q.cursor.clone_from(&key);
+            match v1::Delivery::decode(row.as_slice()) {
+                Ok(delivery) => q.ready.push_back(Job {
+                    key,
+                    delivery,
+                    attempts: Vec::new(),
+                    turn: false,
+                }),
+                Err(e) => {
+                    let job = Job {
+                        key,
+                        delivery: v1::Delivery::default(),
+                        attempts: Vec::new(),
+                        turn: false,
+                    };
+                    let reason = format!("outbox row does not decode: {e}");
+                    self.bury(writes, job, reason, row);
+                }
+            }
+        }
+    }
+
+    /// Starts due deliveries while there is room in flight and the circuit allows; a
+    /// shipment with a message out waits behind it.
+    fn launch_ready(
+        &mut self,
+        q: &mut Queues,
+        in_flight: &mut JoinSet<(Job, Attempted)>,
+        now: Instant,
+    ) {
+        while in_flight.len() < self.config.max_in_flight.max(1) {
+            let Some(job) = q.ready.pop_front() else {
+                break;
+            };
+            let Some(job) = q.take_turn(job) else {
+                continue;
+            };
+            // Asked only for a job that will go: asking is what spends a half-open probe.
+            if !self.breaker.allow(now) {
+                q.ready.push_front(job);
+                break;
+            }
+            self.launch(in_flight, job);
+            if self.breaker.state() == BreakerState::HalfOpen {
+                break;
+            }
+        }
+        self.stats
+            .in_flight
+            .store(in_flight.len() as u64, Ordering::Relaxed);
+    }
+
+    /// Removes delivered rows from the outbox, one batch at a time.
+    fn flush_done(&self, q: &mut Queues, writes: &mut JoinSet<Written>) {
+        if q.done.is_empty() || !writes.is_empty() {
+            return;
+        }
+        let batch: Vec<Vec<u8>> = q.done.drain(..q.done.len().min(DONE_BATCH)).collect();
+        let store = self.store.clone();
+        let queue = self.agency.name();
+        writes.spawn(async move {
+            let audit = format!("{queue}: {} deliveries taken", batch.len());
+            let removes = Writes {
+                outbox_removes: batch.clone(),
+                ..Writes::default()
+            };
+            match store
+                .commit(Accepted::bookkeeping("gateway:dispatch", audit, removes))
+                .await
+            {
+                Ok(_) => Written::Removed,
+                Err(e) => {
+                    eprintln!("single-window: dispatch {queue}: recording deliveries: {e}");
+                    tokio::time::sleep(STORE_RETRY).await;
+                    Written::NotRemoved(batch)
+                }
+            }
+        });
+    }
+
+    /// When the loop must look again without any event: the next retry, the circuit's
+    /// probe (when something waits for it), an outbox read to retry.
+    fn wake(&self, q: &Queues, now: Instant) -> Instant {
+        let probe = self.breaker.reopens_at().filter(|_| !q.ready.is_empty());
+        q.waiting
+            .keys()
+            .next()
+            .map(|(at, _)| *at)
+            .into_iter()
+            .chain(probe)
+            .chain(q.refill_at)
+            .min()
+            .unwrap_or(now + Duration::from_secs(3600))
+    }
+
+    fn on_result(
+        &mut self,
+        q: &mut Queues,
+        writes: &mut JoinSet<Written>,
+        job: Job,
+        attempted: Attempted,
+    ) {
+        let queue = self.agency.name();
+        match attempted {
+            Attempted::Taken { duplicate } => {
+                self.breaker.success();
+                self.stats.delivered.fetch_add(1, Ordering::Relaxed);
+                if duplicate {
+                    self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                }
+                q.release(&job.shipment());
+                q.done.push(job.key);
+            }
+            Attempted::Refused(error) => {
+                self.breaker.success();
+                let job = with_attempt(job, error.clone());
+                let row = job.delivery.encode_to_vec();
+                self.bury(writes, job, format!("refused by {queue}: {error}"), row);
+            }
+            Attempted::Retry(error) => {
+                self.breaker.failure(Instant::now());
+                let job = with_attempt(job, error);
+                let failures = job.attempts.len() as u32;
+                if failures >= self.config.max_attempts {
+                    let row = job.delivery.encode_to_vec();
+                    let reason = format!("gave up after {failures} attempts");
+                    self.bury(writes, job, reason, row);
+                } else {
+                    self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                    let delay = self.config.backoff.delay(failures, self.jitter.unit());
+                    q.retry_at(Instant::now() + delay, job);
+                }
+            }
+        }
+    }
+
+    fn on_written(&mut self, q: &mut Queues, result: Written) {
+        match result {
+            Written::Removed => {}
+            Written::NotRemoved(keys) => q.done.extend(keys),
+            Written::Buried(shipment) => q.release(&shipment),
+            Written::NotBuried(job) => q.retry_at(Instant::now() + STORE_RETRY, *job),
+        }
     }
 
     fn launch(&self, in_flight: &mut JoinSet<(Job, Attempted)>, mut job: Job) {
@@ -322,8 +496,9 @@ impl Worker {
         });
     }
 
-    fn bury(&self, writes: &mut JoinSet<()>, job: Job, reason: String, row: Vec<u8>) {
-        self.stats.dead.fetch_add(1, Ordering::Relaxed);
+    /// Moves the job's row to the dead letters (in the background); its shipment's next
+    /// message is due once it is written.
+    fn bury(&self, writes: &mut JoinSet<Written>, job: Job, reason: String, row: Vec<u8>) {
         let shipment = job.delivery.shipment.clone().unwrap_or_default();
         let letter = DeadLetter {
             id: if job.delivery.message_id.is_empty() {
@@ -337,15 +512,22 @@ impl Worker {
             ebp: shipment.ebp_code,
             order_no: shipment.order_no,
             reason,
-            attempts: job.attempts,
+            attempts: job.attempts.clone(),
             at: unix_millis(),
             body: dead::to_hex(&row),
         };
         let store = self.store.clone();
-        let key = job.key;
+        let stats = self.stats.clone();
         writes.spawn(async move {
-            if let Err(e) = dead::bury(&store, Some(key), letter).await {
-                eprintln!("single-window: dispatch: writing a dead letter: {e}");
+            match dead::bury(&store, Some(job.key.clone()), letter).await {
+                Ok(()) => {
+                    stats.dead.fetch_add(1, Ordering::Relaxed);
+                    Written::Buried(job.shipment())
+                }
+                Err(e) => {
+                    eprintln!("single-window: dispatch: writing a dead letter: {e}");
+                    Written::NotBuried(Box::new(job))
+                }
             }
         });
     }
@@ -360,18 +542,14 @@ fn with_attempt(mut job: Job, error: String) -> Job {
     job
 }
 
-/// Codes by which an agency refuses a message for good (see `agency.proto`).
+/// Codes by which an agency refuses a message for good (see `agency.proto`). Codes that
+/// point at the endpoint rather than the message (UNIMPLEMENTED: not an agency there;
+/// UNAUTHENTICATED, PERMISSION_DENIED: credentials; NOT_FOUND) are retried and count
+/// against the circuit, so a misconfigured endpoint does not bury its whole queue.
 pub fn permanent(code: Code) -> bool {
     matches!(
         code,
-        Code::InvalidArgument
-            | Code::FailedPrecondition
-            | Code::PermissionDenied
-            | Code::NotFound
-            | Code::Unimplemented
-            | Code::AlreadyExists
-            | Code::OutOfRange
-            | Code::Unauthenticated
+        Code::InvalidArgument | Code::FailedPrecondition | Code::AlreadyExists | Code::OutOfRange
     )
 }
 
@@ -380,4 +558,72 @@ pub fn unix_millis() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(order_no: &str, id: &str) -> Job {
+        Job {
+            key: id.as_bytes().to_vec(),
+            delivery: v1::Delivery {
+                message_id: id.to_owned(),
+                shipment: Some(v1::ShipmentKey {
+                    ebp_code: "E".into(),
+                    order_no: order_no.into(),
+                }),
+                ..v1::Delivery::default()
+            },
+            attempts: Vec::new(),
+            turn: false,
+        }
+    }
+
+    fn id(job: Option<Job>) -> Option<String> {
+        job.map(|j| j.delivery.message_id)
+    }
+
+    #[test]
+    fn a_shipment_has_one_message_out_and_the_next_waits_in_order() {
+        let mut q = Queues::default();
+        let first = q.take_turn(job("A", "a-inventory")).unwrap();
+        assert_eq!(id(q.take_turn(job("A", "a-cancel"))), None, "waits behind");
+        assert_eq!(id(q.take_turn(job("A", "a-later"))), None);
+        assert_eq!(
+            id(q.take_turn(job("B", "b-inventory"))).as_deref(),
+            Some("b-inventory")
+        );
+        // A retry of the message out keeps its turn.
+        assert_eq!(id(q.take_turn(first)).as_deref(), Some("a-inventory"));
+        q.release(&job("A", "").shipment());
+        let next = q.ready.pop_front().unwrap();
+        assert_eq!(next.delivery.message_id, "a-cancel");
+        assert_eq!(id(q.take_turn(next)).as_deref(), Some("a-cancel"));
+        q.release(&job("A", "").shipment());
+        assert_eq!(q.ready.pop_front().unwrap().delivery.message_id, "a-later");
+        assert!(q.behind.is_empty());
+    }
+
+    #[test]
+    fn endpoint_faults_are_retried_and_refusals_of_the_message_are_final() {
+        for code in [
+            Code::InvalidArgument,
+            Code::FailedPrecondition,
+            Code::AlreadyExists,
+        ] {
+            assert!(permanent(code), "{code:?}");
+        }
+        for code in [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::Cancelled,
+            Code::Unimplemented,
+            Code::PermissionDenied,
+            Code::Unauthenticated,
+            Code::NotFound,
+        ] {
+            assert!(!permanent(code), "{code:?}");
+        }
+    }
 }

@@ -148,7 +148,8 @@ pub fn list(
 }
 
 /// The CEB622 receipt of the shipment's inventory with customs' last decision (800 once
-/// released), for XML senders; `None` until customs has decided anything.
+/// released), for XML senders; `None` until customs has decided anything, and for a cancelled
+/// shipment (whatever customs said last, the inventory is withdrawn).
 pub fn inventory_receipt(
     store: &Store,
     record: &Record,
@@ -160,7 +161,10 @@ pub fn inventory_receipt(
     else {
         return Ok(None);
     };
-    let Some(status) = customs.status else {
+    let Some(status) = customs
+        .status
+        .filter(|_| record.state != State::Cancelled.name())
+    else {
         return Ok(None);
     };
     let inventory = record::document(store as &dyn Read, at, &rules.limits)?;

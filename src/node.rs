@@ -105,6 +105,7 @@ impl Node {
     /// agencies.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         let _ = self.closing.send(true);
+        self.dispatcher.stopped().await;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

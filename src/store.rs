@@ -260,7 +260,8 @@ impl Store {
             .and_then(|(k, _)| <[u8; 8]>::try_from(k.as_ref()).ok())
             .map_or(0, u64::from_be_bytes);
         let (published_tx, published) = watch::channel(last);
-        let (outbox_tx, outbox_written) = watch::channel(0);
+        // Every row on file now is on disk; every later one gets a higher sequence.
+        let (outbox_tx, outbox_written) = watch::channel(db.generate_id()?);
         let handle = writer::start(
             writer::Writer {
                 db: db.clone(),
@@ -389,7 +390,8 @@ impl Store {
     }
 
     /// Up to `limit` rows of outbox queue `queue` after the row keyed `after` (from the first
-    /// when empty), in the order they were written: (row key, row).
+    /// when empty), in the order they were written: (row key, row). Only rows already on disk:
+    /// a row is never delivered before the write that made it is durable.
     pub fn outbox_page(
         &self,
         queue: &str,
@@ -403,10 +405,19 @@ impl Store {
         } else {
             Bound::Excluded(after.to_vec())
         };
+        let durable = *self.outbox_written.borrow();
+        let synced = |key: &[u8]| {
+            key.get(prefix.len()..)
+                .and_then(|seq| <[u8; 8]>::try_from(seq).ok())
+                .is_some_and(|seq| u64::from_be_bytes(seq) <= durable)
+        };
         self.trees
             .outbox
             .range::<Vec<u8>, _>((start, Bound::Unbounded))
-            .take_while(|r| r.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
+            .take_while(|r| {
+                r.as_ref()
+                    .map_or(true, |(k, _)| k.starts_with(&prefix) && synced(k))
+            })
             .take(limit)
             .map(|r| {
                 r.map(|(k, v)| (k.to_vec(), v.to_vec()))
@@ -423,7 +434,7 @@ impl Store {
             .count()
     }
 
-    /// Changes each time outbox rows are written (and on disk).
+    /// Changes each time outbox rows reach the disk.
     pub fn outbox_written(&self) -> watch::Receiver<u64> {
         self.outbox_written.clone()
     }

@@ -766,7 +766,11 @@ fn an_agency_declaration_is_routed_at_t1_or_as_a_change_after_and_refused_once_d
     };
     // A late receipt for the replaced (derived) message decides nothing.
     let old = ready.agencies[&Agency::Tax].message.clone();
-    assert!(old.starts_with("tax:inventory:"), "{old}");
+    let shipment_part = format!("{}/{}", ready.key.ebp_code, ready.key.order_no);
+    assert!(
+        old.starts_with(&format!("tax:{shipment_part}:inventory:")),
+        "{old}"
+    );
     let stale = apply(&changed.shipment, &tax_receipt(old), rules());
     assert_eq!(
         refused(&stale),
@@ -774,7 +778,7 @@ fn an_agency_declaration_is_routed_at_t1_or_as_a_change_after_and_refused_once_d
     );
     // The receipt for the declaration now routed does.
     let current = changed.shipment.agencies[&Agency::Tax].message.clone();
-    assert_eq!(current, "tax:declared:P/tax-2");
+    assert_eq!(current, format!("tax:{shipment_part}:declared:P/tax-2"));
     let decided = apply(&changed.shipment, &tax_receipt(current), rules());
     assert_eq!(phase(&decided.shipment, Agency::Tax), Some(Phase::Passed));
     // Once released: refused.

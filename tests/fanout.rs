@@ -183,7 +183,9 @@ async fn receipts_are_applied_once_and_an_orphan_goes_to_the_dead_letters() {
     let mut receipts = ReceiptsClient::new(run.channel.clone());
     // The simulator's first customs receipt again: recognised, nothing changes.
     let message_id = format!(
-        "customs:inventory:{}",
+        "customs:{}/{}:inventory:{}",
+        k.ebp_code,
+        k.order_no,
         synth::shipment(72, 0, &Rules::embedded().unwrap())
             .inventory
             .head

@@ -91,6 +91,16 @@ impl Gateway {
         let rules = &self.state.rules;
         let key = request.idempotency_key.clone();
         let sender = request.sender.clone();
+        let is_typed = !matches!(
+            request.payload,
+            Some(v1::submit_request::Payload::CebXml(_)) | None
+        );
+        if is_typed && (key.is_empty() || sender.is_empty()) {
+            return Err(Status::invalid_argument(
+                "idempotency_key and sender: both are required for a typed declaration \
+                 (the key names it: a repeat with the same key is recognised)",
+            ));
+        }
         match request.payload {
             Some(v1::submit_request::Payload::CebXml(bytes)) => {
                 if bytes.len() > self.state.blocking_above_bytes {

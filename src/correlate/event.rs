@@ -99,8 +99,9 @@ impl Route {
         }
     }
 
-    /// Its stable message id, `agency:what:reference`: the same on every delivery attempt,
-    /// and the id the agency's receipts name.
+    /// Its stable message id, `agency:ebpCode/orderNo:what:reference`: the same on every
+    /// delivery attempt, the id the agency's receipts name, and unique across shipments (a
+    /// guid is unique only per sender).
     pub fn message_id(&self, s: &Shipment) -> String {
         let guid =
             |g: Option<&crate::domain::Guid<'static>>| g.map_or("", |g| g.as_str()).to_owned();
@@ -116,7 +117,12 @@ impl Route {
             Routed::Declared(key) => format!("declared:{key}"),
             Routed::Cancel(g) => format!("cancel:{g}"),
         };
-        format!("{}:{reference}", self.agency.name())
+        format!(
+            "{}:{}/{}:{reference}",
+            self.agency.name(),
+            s.key.ebp_code,
+            s.key.order_no
+        )
     }
 }
 

@@ -254,7 +254,9 @@ pub(super) fn receipt(s: &Shipment, r: &AgencyReceipt, rules: &Rules) -> Outcome
     if last.status == Some(r.status) && last.text == r.text {
         return Outcome::repeat(s);
     }
-    if r.at < last.at {
+    // Receipts of one message are ordered by the agency's own clock; the first receipt of a
+    // message (and one without a time) is never stale.
+    if last.status.is_some() && r.at != 0 && r.at < last.at {
         return Outcome::ignored(
             s,
             Violation::new(

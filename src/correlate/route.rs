@@ -76,18 +76,11 @@ pub(super) fn declared_after_routing(
     at: u64,
 ) -> Route {
     let mut route = Route::new(agency, Routed::Declared(key.to_owned()));
-    let message = route.message_id(s);
-    let state = s
-        .agencies
-        .entry(agency)
-        .or_insert_with(|| AgencyState::routed(at, String::new(), String::new()));
-    route.change = state.routed > 0;
-    state.message = message;
-    state.phase = Phase::Routed;
-    state.status = None;
-    state.text = route.what.describe();
-    state.at = at;
-    state.routed += 1;
+    let before = s.agencies.get(&agency).map_or(0, |a| a.routed);
+    route.change = before > 0;
+    let mut state = AgencyState::routed(at, route.message_id(s), route.what.describe());
+    state.routed = before + 1;
+    s.agencies.insert(agency, state);
     route
 }
 

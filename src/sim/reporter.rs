@@ -149,7 +149,16 @@ async fn run_job(shared: Arc<Shared>, mut job: Job, slot: OwnedSemaphorePermit) 
     }
 }
 
-/// Reports `receipt` until the gateway takes it; false when shutdown came first.
+/// Answers by which the gateway refuses a receipt for good (see `agency.proto`).
+fn refused_for_good(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::InvalidArgument | tonic::Code::AlreadyExists | tonic::Code::PermissionDenied
+    )
+}
+
+/// Reports `receipt` until the gateway takes it or refuses it for good; false when shutdown
+/// came first.
 async fn report(shared: &Shared, receipt: &Receipt, closed: &mut watch::Receiver<bool>) -> bool {
     let mut backoff = FIRST_BACKOFF;
     loop {
@@ -160,10 +169,22 @@ async fn report(shared: &Shared, receipt: &Receipt, closed: &mut watch::Receiver
             Ok(channel) => ReceiptsClient::new(channel)
                 .report(to_pb(receipt))
                 .await
-                .map(tonic::Response::into_inner)
-                .map_err(|status| format!("{}: {}", status.code(), status.message())),
-            Err(err) => Err(err.to_string()),
+                .map(tonic::Response::into_inner),
+            Err(err) => Err(tonic::Status::unavailable(err.to_string())),
         };
+        if let Err(status) = &outcome {
+            if refused_for_good(status.code()) {
+                // The gateway will never take this receipt: retrying would only hold a slot.
+                eprintln!(
+                    "single-window agency-sim: gateway {url} refuses receipt {} for good: {}: {}",
+                    receipt.receipt_id,
+                    status.code(),
+                    status.message()
+                );
+                return true;
+            }
+        }
+        let outcome = outcome.map_err(|status| format!("{}: {}", status.code(), status.message()));
         match outcome {
             Ok(ack) => {
                 if shared.failing.swap(false, Ordering::Relaxed) {

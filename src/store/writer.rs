@@ -58,7 +58,8 @@ pub(super) struct Writer {
     pub stats: Arc<SharedStats>,
     /// The last status-event sequence on disk, for watchers.
     pub published: watch::Sender<u64>,
-    /// Bumped when outbox rows were written, for the dispatchers.
+    /// The sequence of the last outbox row on disk, for the dispatchers (rows above it are
+    /// not synced yet and must not be delivered).
     pub outbox_written: watch::Sender<u64>,
     /// Set when a write or fsync failed: what sled holds may then differ from what is on disk
     /// (a retry would be taken for a repeat), so nothing more is written until a restart.
@@ -122,8 +123,8 @@ impl Writer {
             if let Some(last) = group.last_event {
                 self.published.send_replace(last);
             }
-            if group.outbox_rows {
-                self.outbox_written.send_modify(|n| *n += 1);
+            if let Some(last) = group.last_outbox {
+                self.outbox_written.send_replace(last);
             }
         }
         for (request, outcome) in batch.drain(..).zip(outcomes) {
@@ -169,7 +170,14 @@ impl Writer {
             Folded::Refuse(refusal) => return Ok(Committed::Refused(refusal)),
             Folded::Write(writes) => writes,
         };
+        // Every id first, so that a failure leaves nothing of the event in the group.
         let seq = self.db.generate_id()?;
+        let outbox_ids = (0..event.outbox.len() + writes.outbox.len())
+            .map(|_| self.db.generate_id())
+            .collect::<Result<Vec<u64>, _>>()?;
+        let event_ids = (0..writes.events.len())
+            .map(|_| self.db.generate_id())
+            .collect::<Result<Vec<u64>, _>>()?;
         if keyed {
             let mut record = event.content.to_vec();
             record.extend_from_slice(&event.reply);
@@ -181,11 +189,11 @@ impl Writer {
         for (tree, k) in writes.removes {
             group.put(Slot::Data(tree), k, None);
         }
-        for (queue, row) in event.outbox.drain(..).chain(writes.outbox) {
+        for ((queue, row), id) in event.outbox.drain(..).chain(writes.outbox).zip(outbox_ids) {
             let mut key = outbox_prefix(&queue);
-            key.extend_from_slice(&self.db.generate_id()?.to_be_bytes());
+            key.extend_from_slice(&id.to_be_bytes());
             group.put(Slot::Outbox, key, Some(row));
-            group.outbox_rows = true;
+            group.last_outbox = Some(id);
         }
         for key in writes.outbox_removes {
             group.put(Slot::Outbox, key, None);
@@ -196,8 +204,7 @@ impl Writer {
             Some(std::mem::take(&mut event.audit)),
         );
         let mut events = Vec::with_capacity(writes.events.len());
-        for body in writes.events {
-            let at = self.db.generate_id()?;
+        for (body, at) in writes.events.into_iter().zip(event_ids) {
             group.put(Slot::Events, at.to_be_bytes().to_vec(), Some(body));
             group.last_event = Some(at);
             events.push(at);
@@ -247,7 +254,8 @@ pub(super) struct Group {
     latest: HashMap<(Slot, Vec<u8>), usize>,
     order: Vec<(Slot, Vec<u8>, Option<Vec<u8>>)>,
     last_event: Option<u64>,
-    outbox_rows: bool,
+    /// The sequence of the last outbox row written.
+    last_outbox: Option<u64>,
 }
 
 impl Group {
