@@ -192,6 +192,9 @@ pub struct ServeArgs {
     /// Folder of rule files (config/rules) [config: rules.dir; the built-in copy when absent].
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    /// Address of the operators' HTTP server: /metrics and the dashboard [config: admin.listen].
+    #[arg(long)]
+    pub admin_listen: Option<std::net::SocketAddr>,
 }
 
 /// Arguments of `submit`.

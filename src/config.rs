@@ -31,6 +31,57 @@ pub struct Config {
     pub dispatch: Dispatch,
     /// `[agencies]`: where each agency's endpoint is (empty: simulated inside the gateway).
     pub agencies: Agencies,
+    /// `[admin]`: the operators' HTTP port (metrics, dashboard).
+    pub admin: Admin,
+    /// `[log]`: log level and format.
+    pub log: Log,
+}
+
+/// `[admin]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Admin {
+    /// Address of the HTTP server with `/metrics` (Prometheus) and `/` (the live dashboard);
+    /// loopback only while there is no TLS.
+    pub listen: SocketAddr,
+}
+
+impl Default for Admin {
+    fn default() -> Self {
+        Admin {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Log {
+    /// A `tracing` filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or directives
+    /// such as `info,single_window::dispatch=debug`.
+    pub level: String,
+    /// `text` (for people) or `json` (one object per line).
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            level: "info".to_owned(),
+            format: LogFormat::Text,
+        }
+    }
 }
 
 /// `[dispatch]`: see [`crate::dispatch::DispatchConfig`].
@@ -237,6 +288,8 @@ impl Config {
             store,
             dispatch: d,
             agencies,
+            admin,
+            log,
         } = self;
         let window = &mut server.stream_window;
         let counts = [
@@ -276,6 +329,33 @@ impl Config {
         for (var, url) in urls {
             set(env, var, URL, |v| Some(v.to_owned()), url)?;
         }
+        set(
+            env,
+            "SINGLE_WINDOW_ADMIN_LISTEN",
+            ADDRESS,
+            parse,
+            &mut admin.listen,
+        )?;
+        let level = &mut log.level;
+        set(
+            env,
+            "SINGLE_WINDOW_LOG_LEVEL",
+            LEVEL,
+            |v| Some(v.to_owned()),
+            level,
+        )?;
+        let format = |v: &str| match v {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        };
+        set(
+            env,
+            "SINGLE_WINDOW_LOG_FORMAT",
+            FORMAT,
+            format,
+            &mut log.format,
+        )?;
         for (var, count) in counts {
             set(env, var, POSITIVE, parse, count)?;
         }
@@ -299,6 +379,8 @@ const BYTES: &str = "a number of bytes";
 const FOLDER: &str = "a folder path";
 const POSITIVE: &str = "a positive integer";
 const URL: &str = "a URL such as http://127.0.0.1:50061";
+const LEVEL: &str = "a tracing filter such as info or info,single_window::dispatch=debug";
+const FORMAT: &str = "text or json";
 
 // Checked at compile time.
 const STREAM_WINDOW: NonZeroUsize = NonZeroUsize::new(16).unwrap();
@@ -420,7 +502,9 @@ mod tests {
     #[test]
     fn every_key_has_every_section() {
         let keys = every_key();
-        for section in ["server", "rules", "store", "dispatch", "agencies"] {
+        for section in [
+            "server", "rules", "store", "dispatch", "agencies", "admin", "log",
+        ] {
             assert!(
                 keys.get(section).is_some_and(toml::Value::is_table),
                 "{section}"

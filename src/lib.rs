@@ -14,6 +14,7 @@
 //! - [`dispatch`]: the outbox delivered to the agencies: per-agency workers, retries, circuit breaker, dead letters;
 //! - [`sim`]: the agency simulator (`single-window agency-sim`): the four agencies' endpoint, seeded decisions, ledger, receipts;
 //! - [`node`]: one gateway process: server, dispatcher and the in-process simulated agencies;
+//! - [`telemetry`]: metric names, the Prometheus recorder;
 //! - [`config`]: the gateway's configuration: defaults (`config/default.toml`), file, environment;
 //! - [`cli`]: the command-line front end (`single-window validate …`).
 
@@ -33,4 +34,5 @@ pub mod rules;
 pub mod sim;
 pub mod store;
 pub mod synth;
+pub mod telemetry;
 pub mod validate;

@@ -83,5 +83,8 @@ pub fn config(
     if let Some(dir) = &args.rules {
         config.rules.dir = Some(dir.clone());
     }
+    if let Some(admin) = args.admin_listen {
+        config.admin.listen = admin;
+    }
     Ok(config)
 }
