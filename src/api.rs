@@ -1,8 +1,16 @@
 //! The gRPC shell: `run(listener, state, shutdown)` serves the gateway, the agencies'
-//! receipts, the operators' admin calls, health and reflection on one port. Handlers are thin: the work is in `ingest` (pure) and `store`.
+//! receipts, the operators' admin calls, health and reflection on one port. Handlers are thin:
+//! the work is in `ingest` (pure) and `store`. Every call goes through [`observe`] (span,
+//! metrics, the drain gate).
+//!
+//! Shutdown, when `shutdown` completes: at once, health turns NOT_SERVING and calls that still
+//! arrive are answered UNAVAILABLE (health checks excepted), and the streams that would run
+//! forever (watchers) end; the listener closes (new connections are refused) and open
+//! connections are told to go away; `run` returns once the calls in flight are answered.
 
 mod agency;
 mod gateway;
+pub mod observe;
 mod shipments;
 mod status;
 
@@ -76,6 +84,7 @@ pub async fn run(
     health_reporter
         .set_serving::<GatewayServer<Gateway>>()
         .await;
+    let draining = observe::Draining::default();
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(crate::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -85,15 +94,29 @@ pub async fn run(
     // Streams that would run forever (watchers) end when shutdown begins, so that the graceful
     // shutdown does not wait on them.
     let (closing, closed) = tokio::sync::watch::channel(false);
+    let gate = draining.clone();
     let shutdown = async move {
         shutdown.await;
+        // Health first, so that a health `Watch` stream sends NOT_SERVING before the gate
+        // ends it.
+        health_reporter
+            .set_not_serving::<GatewayServer<Gateway>>()
+            .await;
+        health_reporter
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+        gate.begin();
         let _ = closing.send(true);
+        tracing::info!(
+            "shutdown: health NOT_SERVING, new calls refused, waiting for the calls in flight"
+        );
     };
     let agency_side = AgencySide::new(state.clone());
     let gateway = GatewayServer::new(Gateway::new(state, closed))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     Server::builder()
+        .layer(observe::ObserveLayer::new(draining))
         .add_service(health)
         .add_service(reflection)
         .add_service(gateway)

@@ -2,11 +2,14 @@
 //! function from its arguments and an output stream to an exit code, so tests can drive it.
 
 pub mod agency_sim;
+pub mod check_config;
 pub mod dead_letters;
 pub mod load;
 pub mod serve;
+pub mod status;
 pub mod submit;
 pub mod validate;
+pub mod watch;
 
 use std::path::PathBuf;
 
@@ -30,10 +33,25 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run the gateway: gRPC on LISTEN (gateway, health, reflection), the store in DATA.
     Serve(ServeArgs),
-    /// Submit CEB XML files (or folders of them) to a running gateway; prints each block's
-    /// outcome. Exit code 0 when every block is accepted (or a repeat), 1 when any is
-    /// rejected or conflicts, 2 when a file cannot be read or the gateway refuses it.
+    /// Submit CEB XML files (or folders of them) to a running gateway: a line per file, each
+    /// block's violations, a summary table. Resumable: files already answered (same path,
+    /// same SHA-256 in the journal) are skipped.
+    #[command(after_help = SUBMIT_EXIT_CODES)]
     Submit(SubmitArgs),
+    /// One shipment as the gateway sees it: its state, each agency's phase and last receipt,
+    /// the history of its states with times and causes, the documents on file.
+    #[command(after_help = STATUS_EXIT_CODES)]
+    Status(StatusArgs),
+    /// Status events as they are written, one line each (sequence, time, shipment,
+    /// from → to, cause), from after --after, then live; until Ctrl-C, --limit events, or the
+    /// gateway ends the stream.
+    #[command(after_help = WATCH_EXIT_CODES)]
+    Watch(WatchArgs),
+    /// Check a configuration as `serve` would load it (defaults < file < environment) and the
+    /// rule tables it names; print the effective configuration as TOML (secrets redacted)
+    /// and a summary of the rules.
+    #[command(after_help = CHECK_CONFIG_EXIT_CODES)]
+    CheckConfig(CheckConfigArgs),
     /// Load generator: valid, consistent shipments submitted with a fixed number in flight;
     /// reports durable accepts/s, latency percentiles and commits per fsync. Without
     /// --server it starts an embedded gateway on a temporary store.
@@ -197,8 +215,30 @@ pub struct ServeArgs {
     pub admin_listen: Option<std::net::SocketAddr>,
 }
 
+/// The exit codes of `submit`, for its `--help`.
+const SUBMIT_EXIT_CODES: &str = "Exit codes:
+  0  every block accepted or a repeat (files skipped count with the outcome in the journal)
+  1  some block rejected, in conflict or ignored
+  2  a file unreadable or undecodable, the gateway unreachable, or the journal unusable";
+
+/// The exit codes of `status`, for its `--help`.
+const STATUS_EXIT_CODES: &str = "Exit codes:
+  0  the shipment was found
+  2  the gateway unreachable, or it refused the request (a malformed key)
+  3  no document of the shipment is on file";
+
+/// The exit codes of `watch`, for its `--help`.
+const WATCH_EXIT_CODES: &str = "Exit codes:
+  0  stopped by Ctrl-C or --limit, or the gateway closed the stream
+  2  the gateway unreachable, or the stream broke (resume with --after, as printed on stderr)";
+
+/// The exit codes of `check-config`, for its `--help`.
+const CHECK_CONFIG_EXIT_CODES: &str = "Exit codes:
+  0  the configuration and the rules are valid
+  2  they are not: the message names the file (or variable) and the key";
+
 /// Arguments of `submit`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SubmitArgs {
     /// The gateway.
     #[arg(
@@ -210,9 +250,86 @@ pub struct SubmitArgs {
     /// Sending enterprise; the message's BaseTransfer/copCode when absent.
     #[arg(long, default_value = "")]
     pub sender: String,
+    /// Journal of the files the gateway answered (path, SHA-256, outcome; JSON lines,
+    /// appended as each answer comes); a file whose path and content are in it is skipped,
+    /// so a re-run resumes where the last one stopped and submits nothing twice.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = ".single-window-submit.journal"
+    )]
+    pub journal: PathBuf,
+    /// Keep no journal: submit every file, record nothing.
+    #[arg(long, conflicts_with = "journal")]
+    pub no_journal: bool,
+    /// No progress bar (it is shown on stderr only when stderr is a terminal).
+    #[arg(long, short)]
+    pub quiet: bool,
     /// CEB XML files, or folders searched for *.xml.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatusArgs {
+    /// The gateway.
+    #[arg(
+        long,
+        env = "SINGLE_WINDOW_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// The shipment as EBPCODE/ORDERNO (the platform's code, a slash, the order number).
+    #[arg(
+        value_name = "EBPCODE/ORDERNO",
+        required_unless_present_all = ["ebp", "order_no"],
+        conflicts_with_all = ["ebp", "order_no"]
+    )]
+    pub shipment: Option<String>,
+    /// The platform's enterprise code (ebpCode), with --order-no instead of EBPCODE/ORDERNO.
+    #[arg(long, value_name = "CODE", requires = "order_no")]
+    pub ebp: Option<String>,
+    /// The order number (orderNo), with --ebp.
+    #[arg(long, value_name = "ORDERNO", requires = "ebp")]
+    pub order_no: Option<String>,
+    /// Print the shipment as one JSON object (the ShipmentView, proto field names).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `watch`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WatchArgs {
+    /// The gateway.
+    #[arg(
+        long,
+        env = "SINGLE_WINDOW_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// Start after this sequence number (the last one seen, to resume); 0 from the first
+    /// event on file.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub after: u64,
+    /// Only shipments this enterprise takes part in.
+    #[arg(long, value_name = "CODE", default_value = "")]
+    pub enterprise: String,
+    /// One JSON object per event, one per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many events.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+}
+
+/// Arguments of `check-config`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CheckConfigArgs {
+    /// Config file (TOML, see config/default.toml); the defaults when absent. The
+    /// SINGLE_WINDOW_<SECTION>_<KEY> variables apply on top, as for `serve`.
+    #[arg(long, env = "SINGLE_WINDOW_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 /// Arguments of `validate`.

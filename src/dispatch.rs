@@ -7,6 +7,11 @@
 //! batches), or when it goes to the dead letters: after the last attempt, or at once on a
 //! permanent refusal. Deliveries are at-least-once: after a crash every row still in the
 //! outbox is delivered again, under the same message id, and the agency drops repeats.
+//!
+//! Each attempt runs in a `delivery` span (agency, message id, shipment key, attempt) and is
+//! counted (`DELIVERIES{agency, outcome}`, `DELIVERY_SECONDS{agency}`); logs name the gRPC
+//! code of a failure, never the agency's text. At shutdown a worker stops taking rows, lets
+//! the deliveries in flight finish (each within its deadline) and writes what they delivered.
 
 mod backoff;
 mod breaker;
@@ -17,11 +22,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use metrics::{counter, histogram};
 use prost::Message;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
+use tracing::Instrument as _;
 
 pub use backoff::{Backoff, Jitter};
 pub use breaker::{Breaker, BreakerState};
@@ -31,6 +38,7 @@ use crate::domain::Agency;
 use crate::pb::v1;
 use crate::pb::v1::agency_endpoint_client::AgencyEndpointClient;
 use crate::store::{Accepted, Store, Writes};
+use crate::telemetry::names;
 
 /// Dispatch settings (config `[dispatch]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,7 +314,32 @@ impl Worker {
                 }
             }
         }
+        self.drain(q, in_flight, writes).await;
+    }
+
+    /// At shutdown: the deliveries in flight finish and the rows they delivered leave the
+    /// outbox (once: a row whose removal fails is delivered again after the restart, and the
+    /// agency drops the repeat). Retries waiting stay in the outbox.
+    async fn drain(
+        &mut self,
+        mut q: Queues,
+        mut in_flight: JoinSet<(Job, Attempted)>,
+        mut writes: JoinSet<Written>,
+    ) {
+        let finishing = in_flight.len();
+        while let Some(joined) = in_flight.join_next().await {
+            if let Ok((job, attempted)) = joined {
+                self.on_result(&mut q, &mut writes, job, attempted);
+            }
+        }
         while writes.join_next().await.is_some() {}
+        while !q.done.is_empty() {
+            self.flush_done(&mut q, &mut writes);
+            if let Some(Ok(Written::NotRemoved(_))) | None = writes.join_next().await {
+                break;
+            }
+        }
+        tracing::debug!(agency = self.agency.name(), finishing, "dispatch stopped");
     }
 
     /// Reads the rows after the cursor, when there may be some and room for them.
@@ -317,10 +350,7 @@ impl Worker {
         let rows = match self.store.outbox_page(self.agency.name(), &q.cursor, PAGE) {
             Ok(rows) => rows,
             Err(e) => {
-                eprintln!(
-                    "single-window: dispatch {}: reading the outbox: {e}",
-                    self.agency.name()
-                );
+                tracing::error!(agency = self.agency.name(), error = %e, "reading the outbox");
                 q.refill_at = Some(now + STORE_RETRY);
                 return;
             }
@@ -400,7 +430,7 @@ impl Worker {
             {
                 Ok(_) => Written::Removed,
                 Err(e) => {
-                    eprintln!("single-window: dispatch {queue}: recording deliveries: {e}");
+                    tracing::error!(agency = queue, error = %e, "recording deliveries");
                     tokio::time::sleep(STORE_RETRY).await;
                     Written::NotRemoved(batch)
                 }
@@ -476,24 +506,46 @@ impl Worker {
     fn launch(&self, in_flight: &mut JoinSet<(Job, Attempted)>, mut job: Job) {
         let mut client = self.client.clone();
         let timeout = self.config.timeout;
+        let agency = self.agency.name();
         job.delivery.attempt = job.attempts.len() as u32 + 1;
-        in_flight.spawn(async move {
+        let span = delivery_span(agency, &job);
+        let attempt = async move {
+            let started = Instant::now();
             let mut request = tonic::Request::new(job.delivery.clone());
             request.set_timeout(timeout);
-            let result = match tokio::time::timeout(timeout, client.deliver(request)).await {
-                Err(_) => Attempted::Retry(format!("no answer within {} ms", timeout.as_millis())),
-                Ok(Ok(ack)) => Attempted::Taken {
-                    duplicate: ack.into_inner().duplicate,
-                },
-                Ok(Err(status)) if permanent(status.code()) => {
-                    Attempted::Refused(format!("{:?}: {}", status.code(), status.message()))
+            let answer = tokio::time::timeout(timeout, client.deliver(request)).await;
+            histogram!(names::DELIVERY_SECONDS, "agency" => agency)
+                .record(started.elapsed().as_secs_f64());
+            let (result, outcome, code) = match answer {
+                Err(_) => {
+                    let error = format!("no answer within {} ms", timeout.as_millis());
+                    (Attempted::Retry(error), "retry", Code::DeadlineExceeded)
+                }
+                Ok(Ok(ack)) => {
+                    let duplicate = ack.into_inner().duplicate;
+                    let outcome = if duplicate { "duplicate" } else { "taken" };
+                    (Attempted::Taken { duplicate }, outcome, Code::Ok)
                 }
                 Ok(Err(status)) => {
-                    Attempted::Retry(format!("{:?}: {}", status.code(), status.message()))
+                    let code = status.code();
+                    let error = format!("{code:?}: {}", status.message());
+                    if permanent(code) {
+                        (Attempted::Refused(error), "refused", code)
+                    } else {
+                        (Attempted::Retry(error), "retry", code)
+                    }
                 }
             };
+            counter!(names::DELIVERIES, "agency" => agency, "outcome" => outcome).increment(1);
+            // The code only: an agency's text may quote the declaration.
+            match outcome {
+                "refused" => tracing::warn!(outcome, ?code, "delivery refused"),
+                "retry" => tracing::debug!(outcome, ?code, "delivery failed, will retry"),
+                _ => tracing::debug!(outcome, "delivered"),
+            }
             (job, result)
-        });
+        };
+        in_flight.spawn(attempt.instrument(span));
     }
 
     /// Moves the job's row to the dead letters (in the background); its shipment's next
@@ -518,19 +570,45 @@ impl Worker {
         };
         let store = self.store.clone();
         let stats = self.stats.clone();
-        writes.spawn(async move {
-            match dead::bury(&store, Some(job.key.clone()), letter).await {
-                Ok(()) => {
-                    stats.dead.fetch_add(1, Ordering::Relaxed);
-                    Written::Buried(job.shipment())
-                }
-                Err(e) => {
-                    eprintln!("single-window: dispatch: writing a dead letter: {e}");
-                    Written::NotBuried(Box::new(job))
+        let agency = self.agency.name();
+        let span = delivery_span(agency, &job);
+        writes.spawn(
+            async move {
+                let attempts = job.attempts.len();
+                match dead::bury(&store, Some(job.key.clone()), letter).await {
+                    Ok(()) => {
+                        stats.dead.fetch_add(1, Ordering::Relaxed);
+                        counter!(names::DEAD_LETTERS, "agency" => agency, "kind" => dead::DELIVERY)
+                            .increment(1);
+                        tracing::warn!(attempts, "moved to the dead letters");
+                        Written::Buried(job.shipment())
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "writing a dead letter");
+                        Written::NotBuried(Box::new(job))
+                    }
                 }
             }
-        });
+            .instrument(span),
+        );
     }
+}
+
+/// The span of one attempt (or of burying the row).
+fn delivery_span(agency: &'static str, job: &Job) -> tracing::Span {
+    let (ebp_code, order_no) = job
+        .delivery
+        .shipment
+        .as_ref()
+        .map_or(("", ""), |k| (k.ebp_code.as_str(), k.order_no.as_str()));
+    tracing::info_span!(
+        "delivery",
+        agency,
+        message_id = job.delivery.message_id.as_str(),
+        ebp_code,
+        order_no,
+        attempt = job.delivery.attempt,
+    )
 }
 
 fn with_attempt(mut job: Job, error: String) -> Job {

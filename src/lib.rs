@@ -1,6 +1,7 @@
 //! single-window: a gateway for cross-border e-commerce declarations (China Customs CEB).
 //!
 //! Map of the crate:
+//! - [`admin`]: the operators' HTTP port: /metrics and the live dashboard;
 //! - [`api`]: the gRPC shell (gateway, health, reflection on one port);
 //! - [`domain`]: CEB records and agency declarations as typed values (pure);
 //! - [`ceb`]: CEB XML in (decode) and receipts out (encode) (pure);
@@ -18,6 +19,7 @@
 //! - [`config`]: the gateway's configuration: defaults (`config/default.toml`), file, environment;
 //! - [`cli`]: the command-line front end (`single-window validate …`).
 
+pub mod admin;
 pub mod api;
 pub mod ceb;
 pub mod cli;

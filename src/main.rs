@@ -14,6 +14,11 @@ fn main() -> anyhow::Result<()> {
             0
         }
         Command::Submit(args) => runtime()?.block_on(cli::submit::run(args, &mut out))?,
+        Command::Status(args) => runtime()?.block_on(cli::status::run(args, &mut out))?,
+        Command::Watch(args) => runtime()?.block_on(cli::watch::run(args, &mut out))?,
+        Command::CheckConfig(args) => {
+            cli::check_config::run(args, |name| std::env::var(name).ok(), &mut out)?
+        }
         Command::Load(args) => runtime()?.block_on(cli::load::run(args, &mut out))?,
         Command::DeadLetters(args) => {
             runtime()?.block_on(cli::dead_letters::run(args, &mut out))?

@@ -84,7 +84,8 @@ impl Node {
             })
             .collect();
         let (closing, closed) = watch::channel(false);
-        let dispatcher = Dispatcher::start(&state.store, &endpoints, dispatch, closed)?;
+        let dispatcher = Dispatcher::start(&state.store, &endpoints, dispatch, closed.clone())?;
+        tokio::spawn(crate::admin::observer::run(state.store.clone(), closed));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(api::run(listener, state.clone(), async move {
             let _ = stopped.await;
@@ -101,19 +102,41 @@ impl Node {
         })
     }
 
-    /// Stops: the dispatcher, then the server (calls in flight finish), then the simulated
-    /// agencies.
+    /// Stops, logging each step. At once: the server begins its drain (health NOT_SERVING,
+    /// new calls refused, no new connections) and the dispatcher stops taking rows. Then, side
+    /// by side, the calls in flight are answered and the deliveries in flight finish (and what
+    /// they delivered is written); last, the simulated agencies stop.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        let _ = self.closing.send(true);
-        self.dispatcher.stopped().await;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        (&mut self.server).await??;
+        let _ = self.closing.send(true);
+        let (server, dispatcher) = (&mut self.server, &self.dispatcher);
+        let drained = async {
+            let served = server.await;
+            tracing::info!("shutdown: calls in flight answered, server stopped");
+            served
+        };
+        let delivered = async {
+            dispatcher.stopped().await;
+            tracing::info!("shutdown: deliveries in flight finished, dispatcher stopped");
+        };
+        let (served, ()) = tokio::join!(drained, delivered);
+        served??;
         if let Some(sims) = self.sims.take() {
             sims.stop().await?;
+            tracing::info!("shutdown: simulated agencies stopped");
         }
         Ok(())
+    }
+
+    /// Serves the operators' HTTP port (`/metrics`, the dashboard) on `listener` until the
+    /// node stops.
+    pub fn serve_admin(&self, listener: TcpListener) {
+        let mut closed = self.closing.subscribe();
+        tokio::spawn(crate::admin::serve(listener, async move {
+            let _ = closed.wait_for(|closing| *closing).await;
+        }));
     }
 
     /// Waits until the server ends by itself (it does not, unless it fails).

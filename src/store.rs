@@ -307,12 +307,15 @@ impl Store {
 
     /// Commits `event` and answers once it is on disk (or is a repeat or a conflict).
     pub async fn commit(&self, event: Accepted) -> Result<Committed, StoreError> {
+        let started = std::time::Instant::now();
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(writer::Request { event, reply })
             .await
             .map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        let answer = answer.await.map_err(|_| StoreError::Closed)?;
+        crate::telemetry::count::commit(started.elapsed());
+        answer
     }
 
     /// A record of `tree`.

@@ -2,6 +2,9 @@
 //! and histogram buckets; the Prometheus recorder (installed once per process); label values
 //! kept to small, fixed sets (no ids, no personal data in labels).
 
+pub mod count;
+pub mod log;
+pub mod mask;
 pub mod names;
 
 use std::sync::OnceLock;
@@ -30,6 +33,7 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
         return HANDLE.get();
     }
     names::describe();
+    names::zeroes();
     metrics::gauge!(names::BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     let _ = HANDLE.set(handle);
     HANDLE.get()

@@ -105,3 +105,147 @@ fn a_broken_rules_folder_is_refused_before_any_file() {
     assert_eq!(code, 2);
     assert!(out.contains("error: rules: reading"), "{out}");
 }
+
+/// `single-window check-config ARGS` with `env` as the only SINGLE_WINDOW_* variables.
+fn check_config(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_single-window"));
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("SINGLE_WINDOW_")) {
+        command.env_remove(name);
+    }
+    let out = command
+        .arg("check-config")
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_prints_the_defaults_as_toml_and_a_summary_of_the_built_in_rules() {
+    let (code, out) = check_config(&[], &[]);
+    assert_eq!(code, 0, "{out}");
+    // What it prints is TOML that loads as the very config it checked.
+    let shown = single_window::config::Config::parse(&out, std::path::Path::new("stdout"))
+        .unwrap_or_else(|e| panic!("{e}\n{out}"));
+    assert_eq!(shown, single_window::config::Config::default());
+    assert!(out.contains("[server]\n"), "{out}");
+    assert!(out.contains("listen = \"127.0.0.1:50051\""), "{out}");
+    assert!(out.contains("# rules: the built-in copy"), "{out}");
+    assert!(
+        out.contains("release policy: requires customs, inspection, tax"),
+        "{out}"
+    );
+    for counted in [" countries", "HS lines: ", "enterprises: "] {
+        assert!(out.contains(counted), "{counted}: {out}");
+    }
+}
+
+#[test]
+fn check_config_names_the_file_and_the_key_of_an_invalid_value_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gateway.toml");
+    let file_arg = file.to_str().unwrap();
+    let cases = [
+        ("[dispatch]\nmax_attempts = 0\n", "dispatch.max_attempts"),
+        ("[store]\nqueue = \"many\"\n", "store.queue"),
+        (
+            "[server]\nlisen = \"127.0.0.1:1\"\n",
+            "unknown key `server.lisen`",
+        ),
+        ("[server]\nlisten = \"0.0.0.0:50051\"\n", "server.listen"),
+        ("[agencies]\ntax = \"tax.example:1\"\n", "agencies.tax"),
+    ];
+    for (text, key) in cases {
+        std::fs::write(&file, text).unwrap();
+        let (code, out) = check_config(&["--config", file_arg], &[]);
+        assert_eq!(code, 2, "{text}: {out}");
+        assert!(out.starts_with("error: "), "{out}");
+        assert!(out.contains(file_arg) && out.contains(key), "{key}: {out}");
+    }
+    // The file may come from SINGLE_WINDOW_CONFIG; a variable that breaks a rule is named.
+    std::fs::write(&file, "[store]\nqueue = 8\n").unwrap();
+    let (code, out) = check_config(
+        &[],
+        &[
+            ("SINGLE_WINDOW_CONFIG", file_arg),
+            ("SINGLE_WINDOW_STORE_MAX_BATCH", "none"),
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("SINGLE_WINDOW_STORE_MAX_BATCH"), "{out}");
+    // A rules folder without the rule files.
+    let (code, out) = check_config(
+        &[],
+        &[("SINGLE_WINDOW_RULES_DIR", dir.path().to_str().unwrap())],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("error: rules: reading"), "{out}");
+}
+
+#[test]
+fn check_config_redacts_the_credentials_of_agency_urls_from_file_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gateway.toml");
+    std::fs::write(
+        &file,
+        "[agencies]\ncustoms = \"http://bob:hunter2@127.0.0.1:50061/x\"\n[store]\nqueue = 8\n",
+    )
+    .unwrap();
+    let (code, out) = check_config(
+        &["--config", file.to_str().unwrap()],
+        &[(
+            "SINGLE_WINDOW_AGENCIES_FX",
+            "https://fx:s3cret@127.0.0.1:50062",
+        )],
+    );
+    assert_eq!(code, 0, "{out}");
+    for secret in ["hunter2", "bob", "s3cret"] {
+        assert!(!out.contains(secret), "{secret}: {out}");
+    }
+    assert!(
+        out.contains("customs = \"http://<redacted>@127.0.0.1:50061/x\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("fx = \"https://<redacted>@127.0.0.1:50062\""),
+        "{out}"
+    );
+    // The file's other values are the effective ones.
+    assert!(out.contains("queue = 8"), "{out}");
+}
+
+#[test]
+fn every_subcommand_and_flag_has_help() {
+    use clap::CommandFactory;
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        let path = format!("{path} {}", command.get_name());
+        if command.get_about().is_none() {
+            missing.push(path.clone());
+        }
+        for arg in command.get_arguments() {
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path} {}", arg.get_id()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, &path, missing);
+        }
+    }
+    let mut command = single_window::cli::Cli::command();
+    command.build();
+    let mut missing = Vec::new();
+    walk(&command, "", &mut missing);
+    assert!(missing.is_empty(), "without help: {missing:?}");
+    for sub in ["submit", "status", "watch", "check-config"] {
+        let help = command
+            .find_subcommand_mut(sub)
+            .unwrap()
+            .render_help()
+            .to_string();
+        assert!(help.contains("Exit codes:"), "{sub}: {help}");
+    }
+}

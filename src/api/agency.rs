@@ -17,6 +17,7 @@ use crate::pb::v1;
 use crate::pb::v1::admin_server::Admin;
 use crate::pb::v1::receipts_server::Receipts;
 use crate::store::Committed;
+use crate::telemetry::count;
 
 /// Counters of the receipts taken.
 #[derive(Debug, Default)]
@@ -61,6 +62,7 @@ impl AgencySide {
         let store_err = |e| super::status::store(&e);
         let Some(routing) = ledger::routing(store, &r.message_id).map_err(store_err)? else {
             stats.orphans.fetch_add(1, Ordering::Relaxed);
+            count::receipt(&r.agency, ReturnStatus(r.return_status), "orphan");
             let letter = orphan(&r);
             let detail = letter.reason.clone();
             dead::bury(store, None, letter).await.map_err(store_err)?;
@@ -96,14 +98,17 @@ impl AgencySide {
         Ok(match committed {
             Committed::New { .. } => {
                 stats.applied.fetch_add(1, Ordering::Relaxed);
+                count::receipt(&r.agency, ReturnStatus(r.return_status), "applied");
                 ack(v1::ReceiptOutcome::Applied, String::new(), state)
             }
             Committed::Repeat { .. } => {
                 stats.repeats.fetch_add(1, Ordering::Relaxed);
+                count::receipt(&r.agency, ReturnStatus(r.return_status), "repeat");
                 ack(v1::ReceiptOutcome::Repeat, String::new(), state)
             }
             Committed::Refused(refusal) => {
                 stats.ignored.fetch_add(1, Ordering::Relaxed);
+                count::receipt(&r.agency, ReturnStatus(r.return_status), "ignored");
                 let detail = refusal
                     .violations
                     .iter()

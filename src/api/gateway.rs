@@ -1,4 +1,5 @@
-//! The `singlewindow.v1.Gateway` service.
+//! The `singlewindow.v1.Gateway` service. Handlers record the shipment key on the call's
+//! `request` span (see `observe`) once they know it.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument as _;
 
 use super::{shipments, status, State};
 use crate::ceb::encode::{encode, message_return};
@@ -80,9 +82,11 @@ impl Gateway {
         let refused: Vec<Option<&crate::report::Violation>> =
             results.iter().map(|(_, late)| late.as_ref()).collect();
         let receipt_xml = plan.receipt_xml(&refused);
+        let blocks: Vec<v1::BlockOutcome> = results.into_iter().map(|(block, _)| block).collect();
+        crate::telemetry::count::submission(plan.kind, &blocks);
         Ok(v1::SubmitReply {
             id: plan.id,
-            blocks: results.into_iter().map(|(block, _)| block).collect(),
+            blocks,
             receipt_xml,
         })
     }
@@ -103,16 +107,26 @@ impl Gateway {
         }
         match request.payload {
             Some(v1::submit_request::Payload::CebXml(bytes)) => {
-                if bytes.len() > self.state.blocking_above_bytes {
+                let key = xml_key(&bytes);
+                let plan = if bytes.len() > self.state.blocking_above_bytes {
                     let state = self.state.clone();
-                    return tokio::task::spawn_blocking(move || plan_xml(&bytes, &sender, &state))
+                    tokio::task::spawn_blocking(move || plan_xml(&bytes, &sender, &state))
                         .await
-                        .map_err(|e| Status::internal(e.to_string()))?;
+                        .map_err(|e| Status::internal(e.to_string()))??
+                } else {
+                    plan_xml(&bytes, &sender, &self.state)?
+                };
+                if let Some((ebp_code, order_no)) = key {
+                    record_shipment(&ebp_code, &order_no);
                 }
-                plan_xml(&bytes, &sender, &self.state)
+                Ok(plan)
             }
             Some(v1::submit_request::Payload::Inspection(pb)) => {
                 let decl = pb::inspection(&pb).map_err(|r| status::invalid_fields(&r))?;
+                record_shipment(
+                    decl.shipment.ebp_code.as_str(),
+                    decl.shipment.order_no.as_str(),
+                );
                 Ok(typed(
                     Body::Inspection(decl),
                     &key,
@@ -123,6 +137,10 @@ impl Gateway {
             }
             Some(v1::submit_request::Payload::FxSettlement(pb)) => {
                 let decl = pb::fx_settlement(&pb).map_err(|r| status::invalid_fields(&r))?;
+                record_shipment(
+                    decl.shipment.ebp_code.as_str(),
+                    decl.shipment.order_no.as_str(),
+                );
                 Ok(typed(
                     Body::FxSettlement(decl),
                     &key,
@@ -133,6 +151,10 @@ impl Gateway {
             }
             Some(v1::submit_request::Payload::Tax(pb)) => {
                 let decl = pb::tax(&pb).map_err(|r| status::invalid_fields(&r))?;
+                record_shipment(
+                    decl.shipment.ebp_code.as_str(),
+                    decl.shipment.order_no.as_str(),
+                );
                 Ok(typed(
                     Body::Tax(decl),
                     &key,
@@ -198,6 +220,60 @@ fn root_of(text: &str) -> &str {
         .unwrap_or("Unknown")
 }
 
+/// Longest key value a span takes (a key is far shorter; a client's junk is cut).
+const SPAN_VALUE_BYTES: usize = 64;
+/// How far into a message the loose scan for its first shipment key looks.
+const KEY_SCAN_BYTES: usize = 16 * 1024;
+
+/// Records the shipment key on the call's span (empty parts are left out).
+fn record_shipment(ebp_code: &str, order_no: &str) {
+    let span = tracing::Span::current();
+    for (field, value) in [("ebp_code", ebp_code), ("order_no", order_no)] {
+        if !value.is_empty() {
+            span.record(field, cut(value, SPAN_VALUE_BYTES));
+        }
+    }
+}
+
+fn cut(text: &str, bytes: usize) -> &str {
+    let mut end = text.len().min(bytes);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The first block's shipment key in a CEB message, for the call's span (not looked for when
+/// the span is off).
+fn xml_key(message: &[u8]) -> Option<(String, String)> {
+    if tracing::Span::current().is_disabled() {
+        return None;
+    }
+    let text = |name| element_text(message, name).unwrap_or_default().to_owned();
+    Some((text("ebpCode"), text("orderNo")))
+}
+
+/// The text of the first `name` element of a CEB message (any namespace prefix), read loosely
+/// for the span: the first block's shipment key. `None` when absent, empty or odd.
+fn element_text<'a>(message: &'a [u8], name: &str) -> Option<&'a str> {
+    let head = &message[..message.len().min(KEY_SCAN_BYTES)];
+    let tag = format!("{name}>");
+    let at = head
+        .windows(tag.len())
+        .enumerate()
+        .find(|(i, w)| {
+            *w == tag.as_bytes()
+                && i.checked_sub(1)
+                    .is_some_and(|b| matches!(head[b], b'<' | b':'))
+        })?
+        .0;
+    let rest = &head[at + tag.len()..];
+    let end = rest.iter().position(|&b| b == b'<')?;
+    let text = std::str::from_utf8(&rest[..end]).ok()?.trim();
+    let plain = !text.is_empty() && text.len() <= SPAN_VALUE_BYTES && !text.contains('&');
+    plain.then_some(text)
+}
+
 type ReplyStream = Pin<Box<dyn Stream<Item = Result<v1::SubmitReply, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -220,19 +296,22 @@ impl v1::gateway_server::Gateway for Gateway {
         let mut requests = request.into_inner();
         let (replies, out) = mpsc::channel(self.state.stream_window.max(1));
         let gateway = self.clone();
-        tokio::spawn(async move {
-            // One request at a time, in order; a full reply window stops the reading, and
-            // HTTP/2 flow control then slows the client: nothing is buffered without bound.
-            while let Some(next) = requests.next().await {
-                let reply = match next {
-                    Ok(request) => gateway.submit_one(request).await,
-                    Err(status) => Err(status),
-                };
-                if replies.send(reply).await.is_err() {
-                    break;
+        tokio::spawn(
+            async move {
+                // One request at a time, in order; a full reply window stops the reading, and
+                // HTTP/2 flow control then slows the client: nothing is buffered without bound.
+                while let Some(next) = requests.next().await {
+                    let reply = match next {
+                        Ok(request) => gateway.submit_one(request).await,
+                        Err(status) => Err(status),
+                    };
+                    if replies.send(reply).await.is_err() {
+                        break;
+                    }
                 }
             }
-        });
+            .instrument(tracing::Span::current()),
+        );
         Ok(Response::new(Box::pin(ReceiverStream::new(out))))
     }
 
@@ -240,6 +319,9 @@ impl v1::gateway_server::Gateway for Gateway {
         &self,
         request: Request<v1::GetShipmentRequest>,
     ) -> Result<Response<v1::ShipmentView>, Status> {
+        if let Some(key) = &request.get_ref().shipment {
+            record_shipment(&key.ebp_code, &key.order_no);
+        }
         shipments::get(&self.state.store, &self.state.rules, request.get_ref()).map(Response::new)
     }
 
@@ -270,5 +352,24 @@ impl v1::gateway_server::Gateway for Gateway {
         Ok(Response::new(v1::EchoReply {
             payload: request.into_inner().payload,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_key_is_read_loosely_for_the_span() {
+        let xml = b"<ceb:CEB311Message><ceb:OrderHead><ceb:ebpCode>3301960001</ceb:ebpCode>\
+            <ceb:preOrderNo/><ceb:orderNo> SW1 </ceb:orderNo></ceb:OrderHead>\
+            <ceb:OrderHead><ceb:orderNo>SW2</ceb:orderNo></ceb:OrderHead></ceb:CEB311Message>";
+        assert_eq!(element_text(xml, "ebpCode"), Some("3301960001"));
+        assert_eq!(element_text(xml, "orderNo"), Some("SW1"));
+        assert_eq!(element_text(b"<orderNo>A&amp;B</orderNo>", "orderNo"), None);
+        assert_eq!(element_text(b"<xorderNo>A</xorderNo>", "orderNo"), None);
+        assert_eq!(element_text(b"<orderNo></orderNo>", "orderNo"), None);
+        assert_eq!(element_text(b"<orderNo>unterminated", "orderNo"), None);
+        assert_eq!(cut("张三丰", 4), "张");
     }
 }

@@ -107,9 +107,13 @@ impl Writer {
             .filter(|o| matches!(o, Ok(Committed::New { .. })))
             .count() as u64;
         let synced = if wrote > 0 {
-            self.write(&group)
+            let started = std::time::Instant::now();
+            let synced = self
+                .write(&group)
                 .and_then(|_| self.db.flush().map_err(StoreError::from))
-                .and_then(|_| durable.sync().map_err(StoreError::from))
+                .and_then(|_| durable.sync().map_err(StoreError::from));
+            crate::telemetry::count::flush(started.elapsed(), wrote);
+            synced
         } else {
             Ok(())
         };

@@ -2,7 +2,7 @@
 //! and the buckets of each histogram. Labels are listed in the help; their values come from
 //! small fixed sets.
 
-use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, Unit};
 
 /// gRPC calls answered, by `method` (the RPC's name) and `code` (the gRPC status name).
 pub const REQUESTS: &str = "sw_requests_total";
@@ -141,4 +141,22 @@ pub fn describe() {
         Unit::Count,
         "Always 1; the version label names the build."
     );
+}
+
+/// Counters whose label sets are known in advance start at 0, so that a scrape (and a
+/// dashboard's `rate()`) sees them before the first event.
+pub fn zeroes() {
+    const AGENCIES: [&str; 4] = ["customs", "inspection", "fx", "tax"];
+    counter!(SHED).absolute(0);
+    for source in ["submission", "receipt", "delivery"] {
+        counter!(DUPLICATES, "source" => source).absolute(0);
+    }
+    for agency in AGENCIES {
+        for kind in ["delivery", "orphan-receipt"] {
+            counter!(DEAD_LETTERS, "agency" => agency, "kind" => kind).absolute(0);
+        }
+        for outcome in ["taken", "duplicate", "retry", "refused"] {
+            counter!(DELIVERIES, "agency" => agency, "outcome" => outcome).absolute(0);
+        }
+    }
 }

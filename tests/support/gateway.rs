@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,8 @@ pub struct Gateway {
     /// Where it listens.
     pub addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    /// The child's stderr reached its end (everything it wrote is in `log`).
+    log_ended: Arc<AtomicBool>,
 }
 
 impl Gateway {
@@ -61,6 +64,9 @@ impl Gateway {
             .arg(listen.to_string())
             .arg("--data")
             .arg(data)
+            // The operators' port too on a free port: tests run side by side.
+            .arg("--admin-listen")
+            .arg("127.0.0.1:0")
             .env_remove("SINGLE_WINDOW_RULES")
             .envs(envs.iter().map(|(name, value)| (*name, value.as_str())))
             .stdin(Stdio::null())
@@ -70,9 +76,11 @@ impl Gateway {
             .expect("the gateway binary starts");
         let stderr = child.stderr.take().expect("stderr is piped");
         let log = Arc::new(Mutex::new(Vec::new()));
+        let log_ended = Arc::new(AtomicBool::new(false));
         let (found, address) = tokio::sync::oneshot::channel();
         {
             let log = log.clone();
+            let log_ended = log_ended.clone();
             std::thread::spawn(move || {
                 let mut found = Some(found);
                 for line in BufReader::new(stderr).lines() {
@@ -84,12 +92,14 @@ impl Gateway {
                     }
                     log.lock().unwrap_or_else(|e| e.into_inner()).push(line);
                 }
+                log_ended.store(true, Ordering::SeqCst);
             });
         }
         let mut gateway = Gateway {
             child,
             addr: listen,
             log,
+            log_ended,
         };
         match tokio::time::timeout(READY_TIMEOUT, address).await {
             Ok(Ok(addr)) => gateway.addr = addr,
@@ -169,12 +179,84 @@ impl Gateway {
             .expect("a VmRSS line")
     }
 
+    /// Where the operators' HTTP port listens (`single-window: admin on ADDR …`).
+    #[allow(dead_code)]
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        let log = self.log();
+        let line = log
+            .lines()
+            .find(|l| l.contains("single-window: admin on "))?;
+        line.split_once("admin on ")?
+            .1
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+
     /// What the child wrote on stderr so far.
     pub fn log(&self) -> String {
         self.log
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .join("\n")
+    }
+}
+
+// For the shutdown and log tests; the other users of this file do not signal the child.
+#[allow(dead_code)]
+impl Gateway {
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends signal `name` (`TERM`, `INT`, …) to the child with `kill(1)`.
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill(1) runs");
+        assert!(sent.success(), "kill -{name} {}: {sent}", self.pid());
+    }
+
+    /// Waits up to `timeout` for the child to exit, then for the end of its stderr; `None`
+    /// when it is still running.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        let drained = Instant::now() + Duration::from_secs(5);
+        while !self.log_ended.load(Ordering::SeqCst) && Instant::now() < drained {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Some(status)
+    }
+
+    /// Waits up to `timeout` for a stderr line containing `text`; whether one came.
+    pub async fn wait_for_log(&self, text: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            let seen = self
+                .log
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(|line| line.contains(text));
+            if seen {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
     }
 }
 
