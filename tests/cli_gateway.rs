@@ -3,57 +3,26 @@
 //! binary calls them: `submit` with its journal (a re-run sends nothing twice; a changed file
 //! is sent again), `status` of a released shipment, `watch --limit`, and their exit codes.
 
+#[path = "support/node.rs"]
+#[allow(dead_code)]
+mod node;
 #[path = "support/shipments.rs"]
 #[allow(dead_code)]
 mod shipments;
 
+use node::start;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use single_window::api::State;
 use single_window::cli::{self, StatusArgs, SubmitArgs, WatchArgs};
-use single_window::config::Config;
-use single_window::node::{embedded_sim, Node};
 use single_window::pb::v1;
 use single_window::pb::v1::gateway_client::GatewayClient;
 use single_window::rules::Rules;
-use single_window::sim::{Mix, SimConfig};
-use single_window::store::{Store, StoreConfig};
 use single_window::synth;
 use tonic::transport::Channel;
 
 /// The official samples: 16 messages, of which some blocks are rejected by the rules.
 const SAMPLES: &str = "../shared/ceb/import";
-
-struct Running {
-    node: Node,
-    gateway: GatewayClient<Channel>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = Rules::embedded().unwrap();
-    let store = Store::open(dir.path(), StoreConfig::default()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let state = Arc::new(State::new(Arc::new(rules), store));
-    let config = Config::default();
-    let sim = SimConfig {
-        mix: Mix::RELEASE_ONLY,
-        hold_ms: 0,
-        ..embedded_sim()
-    };
-    let node = Node::start(listener, state, &config.agencies, config.dispatch(), sim)
-        .await
-        .unwrap();
-    let gateway = GatewayClient::connect(node.url.clone()).await.unwrap();
-    Running {
-        node,
-        gateway,
-        _dir: dir,
-    }
-}
 
 fn submit_args(server: &str, journal: &Path, files: &[&Path]) -> SubmitArgs {
     SubmitArgs {

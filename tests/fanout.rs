@@ -4,62 +4,24 @@
 //! routed again as a change and refused after release; receipts are applied once and an orphan
 //! lands in the dead letters.
 
+#[path = "support/node.rs"]
+mod node;
 #[path = "support/shipments.rs"]
 #[allow(dead_code)]
 mod shipments;
 #[path = "support/xsd.rs"]
 mod xsd;
 
-use std::sync::Arc;
+use node::start;
 use std::time::Duration;
 
-use single_window::api::State;
-use single_window::config::Config;
-use single_window::node::{embedded_sim, Node};
 use single_window::pb::v1;
 use single_window::pb::v1::admin_client::AdminClient;
 use single_window::pb::v1::gateway_client::GatewayClient;
 use single_window::pb::v1::receipts_client::ReceiptsClient;
 use single_window::rules::Rules;
-use single_window::sim::{Mix, SimConfig};
-use single_window::store::{Store, StoreConfig};
 use single_window::synth;
 use tonic::transport::Channel;
-
-struct Running {
-    node: Node,
-    gateway: GatewayClient<Channel>,
-    channel: Channel,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let rules = Rules::embedded().unwrap();
-    let store = Store::open(dir.path(), StoreConfig::default()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let state = Arc::new(State::new(Arc::new(rules), store));
-    let config = Config::default();
-    let sim = SimConfig {
-        mix: Mix::RELEASE_ONLY,
-        hold_ms: 0,
-        ..embedded_sim()
-    };
-    let node = Node::start(listener, state, &config.agencies, config.dispatch(), sim)
-        .await
-        .unwrap();
-    let channel = tonic::transport::Endpoint::from_shared(node.url.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    Running {
-        node,
-        gateway: GatewayClient::new(channel.clone()),
-        channel,
-        _dir: dir,
-    }
-}
 
 fn key(seed: u64, n: u64) -> v1::ShipmentKey {
     v1::ShipmentKey {
