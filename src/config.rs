@@ -35,6 +35,71 @@ pub struct Config {
     pub admin: Admin,
     /// `[log]`: log level and format.
     pub log: Log,
+    /// `[limits]`: what one connection and one enterprise may ask, and how long a call may
+    /// take.
+    pub limits: Limits,
+    /// `[audit]`: how long the audit log is kept, and the key receipts are signed with.
+    pub audit: Audit,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Calls one connection may have in flight; more are refused at once with
+    /// RESOURCE_EXHAUSTED (load shedding, not a queue).
+    pub max_concurrent_per_connection: NonZeroUsize,
+    /// Calls in flight on the whole server before new ones are shed.
+    pub max_concurrent: NonZeroUsize,
+    /// Submissions per second one enterprise may make (token bucket).
+    pub rate_per_enterprise: NonZeroUsize,
+    /// Submissions one enterprise may make at once above its rate (the bucket's size).
+    pub burst_per_enterprise: NonZeroUsize,
+    /// Deadline of a unary call, ms (a client's shorter grpc-timeout wins).
+    pub request_timeout_ms: NonZeroUsize,
+    /// HTTP/2 streams one connection may open at once.
+    pub h2_max_concurrent_streams: NonZeroUsize,
+    /// Largest HTTP/2 header list, bytes.
+    pub h2_max_header_list_bytes: NonZeroUsize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let n = |v: usize| NonZeroUsize::new(v).unwrap_or(NonZeroUsize::MIN);
+        Limits {
+            max_concurrent_per_connection: n(256),
+            max_concurrent: n(2048),
+            rate_per_enterprise: n(2000),
+            burst_per_enterprise: n(4000),
+            request_timeout_ms: n(30_000),
+            h2_max_concurrent_streams: n(256),
+            h2_max_header_list_bytes: n(16 * 1024),
+        }
+    }
+}
+
+/// `[audit]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Audit {
+    /// Days an audit entry is kept before the purge job removes it (the policy papers ask for
+    /// six months).
+    pub retention_days: NonZeroUsize,
+    /// How often the purge job runs, seconds.
+    pub purge_every_s: NonZeroUsize,
+    /// File of the gateway's signing key (created in the store's folder when empty).
+    pub signing_key: String,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        let n = |v: usize| NonZeroUsize::new(v).unwrap_or(NonZeroUsize::MIN);
+        Audit {
+            retention_days: n(180),
+            purge_every_s: n(3600),
+            signing_key: String::new(),
+        }
+    }
 }
 
 /// `[admin]`.
@@ -290,6 +355,8 @@ impl Config {
             agencies,
             admin,
             log,
+            limits,
+            audit,
         } = self;
         let window = &mut server.stream_window;
         let counts = [
@@ -316,6 +383,42 @@ impl Config {
                 "SINGLE_WINDOW_DISPATCH_BREAKER_OPEN_MS",
                 &mut d.breaker_open_ms,
             ),
+            (
+                "SINGLE_WINDOW_LIMITS_MAX_CONCURRENT_PER_CONNECTION",
+                &mut limits.max_concurrent_per_connection,
+            ),
+            (
+                "SINGLE_WINDOW_LIMITS_MAX_CONCURRENT",
+                &mut limits.max_concurrent,
+            ),
+            (
+                "SINGLE_WINDOW_LIMITS_RATE_PER_ENTERPRISE",
+                &mut limits.rate_per_enterprise,
+            ),
+            (
+                "SINGLE_WINDOW_LIMITS_BURST_PER_ENTERPRISE",
+                &mut limits.burst_per_enterprise,
+            ),
+            (
+                "SINGLE_WINDOW_LIMITS_REQUEST_TIMEOUT_MS",
+                &mut limits.request_timeout_ms,
+            ),
+            (
+                "SINGLE_WINDOW_LIMITS_H2_MAX_CONCURRENT_STREAMS",
+                &mut limits.h2_max_concurrent_streams,
+            ),
+            (
+                "SINGLE_WINDOW_LIMITS_H2_MAX_HEADER_LIST_BYTES",
+                &mut limits.h2_max_header_list_bytes,
+            ),
+            (
+                "SINGLE_WINDOW_AUDIT_RETENTION_DAYS",
+                &mut audit.retention_days,
+            ),
+            (
+                "SINGLE_WINDOW_AUDIT_PURGE_EVERY_S",
+                &mut audit.purge_every_s,
+            ),
         ];
         let urls = [
             ("SINGLE_WINDOW_AGENCIES_CUSTOMS", &mut agencies.customs),
@@ -335,6 +438,14 @@ impl Config {
             ADDRESS,
             parse,
             &mut admin.listen,
+        )?;
+        let key = &mut audit.signing_key;
+        set(
+            env,
+            "SINGLE_WINDOW_AUDIT_SIGNING_KEY",
+            FILE,
+            |v| Some(v.to_owned()),
+            key,
         )?;
         let level = &mut log.level;
         set(
@@ -381,6 +492,7 @@ const POSITIVE: &str = "a positive integer";
 const URL: &str = "a URL such as http://127.0.0.1:50061";
 const LEVEL: &str = "a tracing filter such as info or info,single_window::dispatch=debug";
 const FORMAT: &str = "text or json";
+const FILE: &str = "a file path";
 
 // Checked at compile time.
 const STREAM_WINDOW: NonZeroUsize = NonZeroUsize::new(16).unwrap();
@@ -503,7 +615,7 @@ mod tests {
     fn every_key_has_every_section() {
         let keys = every_key();
         for section in [
-            "server", "rules", "store", "dispatch", "agencies", "admin", "log",
+            "server", "rules", "store", "dispatch", "agencies", "admin", "log", "limits", "audit",
         ] {
             assert!(
                 keys.get(section).is_some_and(toml::Value::is_table),

@@ -266,6 +266,8 @@ fn redact(name: &str, value: &mut toml::Value, secret: bool) {
                 redact(name, value, secret);
             }
         }
+        // An empty value hides nothing (and shows that none is set).
+        toml::Value::String(text) if secret && text.is_empty() => {}
         _ if secret => *value = toml::Value::String(REDACTED.to_owned()),
         toml::Value::String(text) => {
             if let Some(redacted) = redact_userinfo(text) {
