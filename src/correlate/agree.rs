@@ -31,7 +31,7 @@ pub(super) fn check(s: &Shipment, arriving: DocKind, out: &mut Vec<Violation>) {
         if is(DocKind::Order, DocKind::Waybill) {
             let o = &o.head;
             let fields = [
-                ("consignee", &o.consignee, &w.consignee, Show::Plain),
+                ("consignee", &o.consignee, &w.consignee, Show::Name),
                 (
                     "consigneeTelephone",
                     &o.consignee_telephone,
@@ -42,7 +42,7 @@ pub(super) fn check(s: &Shipment, arriving: DocKind, out: &mut Vec<Violation>) {
                     "consigneeAddress",
                     &o.consignee_address,
                     &w.consignee_address,
-                    Show::Plain,
+                    Show::Address,
                 ),
             ];
             for (field, ordered, carried, show) in fields {
@@ -202,7 +202,7 @@ fn buyers(s: &Shipment, arriving: DocKind, out: &mut Vec<Violation>) {
         for (((a_field, a_value), (b_field, b_value)), show) in a_fields
             .into_iter()
             .zip(b_fields)
-            .zip([Show::Plain, Show::Masked])
+            .zip([Show::Name, Show::Masked])
         {
             out.extend(differ(
                 rule::B1,

@@ -61,6 +61,10 @@ pub(super) enum Show {
     Plain,
     /// Masked (identity numbers, telephones).
     Masked,
+    /// A person's name: only its first character shown.
+    Name,
+    /// An address: only its first characters (the region) shown.
+    Address,
 }
 
 /// A violation of `rule` when both values are present and differ; `arriving` picks the path.
@@ -80,6 +84,8 @@ pub(super) fn differ(
     let shown = |v: &str| match show {
         Show::Plain => v.to_owned(),
         Show::Masked => mask(v),
+        Show::Name => crate::telemetry::mask::name(v),
+        Show::Address => crate::telemetry::mask::address(v),
     };
     let (va, vb) = (shown(va), shown(vb));
     let message = format!("{} {} {va} ≠ {} {} {vb}", a.doc, a.field, b.doc, b.field);

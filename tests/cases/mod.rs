@@ -177,9 +177,13 @@ pub fn cases() -> Vec<Case> {
                 ("OPWI", &["LogisticsHead/consigneeAddress"]),
                 ("WPIO", &["OrderHead/consigneeAddress"]),
             ],
+            // Personal data: only the region of each address is shown.
             values: |s| {
                 let ordered = s.order.head.consignee_address.clone().unwrap();
-                [ordered.to_string(), "上海市浦东新区1号".into()]
+                [
+                    single_window::telemetry::mask::address(ordered.as_str()),
+                    single_window::telemetry::mask::address("上海市浦东新区1号"),
+                ]
             },
         },
         Case {
@@ -227,7 +231,8 @@ pub fn cases() -> Vec<Case> {
                 ("OPWI", &["InventoryHead/buyerName"]),
                 ("IWPO", &["PaymentHead/payerName"]),
             ],
-            values: |_| ["李四".into(), "张三".into()],
+            // Personal data: only the first character of each name is shown.
+            values: |_| ["李*".into(), "张*".into()],
         },
         Case {
             name: "B1 payerIdNumber (masked)",
