@@ -3,6 +3,14 @@
 //! the work is in `ingest` (pure) and `store`. Every call goes through [`observe`] (span,
 //! metrics, the drain gate).
 //!
+//! Admission, per call, before any handler: [`limits`] sheds calls beyond the per-connection
+//! and server-wide limits at once (RESOURCE_EXHAUSTED); a unary call is cut at
+//! `request_timeout_ms` (or the client's shorter `grpc-timeout`), answered CANCELLED — tonic's
+//! timeout runs to the response headers only, so an open stream is never cut by it; each
+//! enterprise's submissions are rate-limited in the `Submit` handlers, where the sender is known.
+//! HTTP/2: streams per connection and header list size from `[limits]`, keepalive pings, and
+//! hyper's guards against reset floods.
+//!
 //! Shutdown, when `shutdown` completes: at once, health turns NOT_SERVING and calls that still
 //! arrive are answered UNAVAILABLE (health checks excepted), and the streams that would run
 //! forever (watchers) end; the listener closes (new connections are refused) and open
@@ -10,17 +18,20 @@
 
 mod agency;
 mod gateway;
+mod limits;
 pub mod observe;
 mod shipments;
 mod status;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 
+use crate::config::Limits;
 use crate::pb::v1::admin_server::AdminServer;
 use crate::pb::v1::gateway_server::GatewayServer;
 use crate::pb::v1::receipts_server::ReceiptsServer;
@@ -44,12 +55,17 @@ pub struct State {
     pub blocking_above_bytes: usize,
     /// Agency receipts taken.
     pub receipts: ReceiptStats,
+    /// Admission: load shedding, rate per enterprise, deadlines, HTTP/2 settings.
+    /// Audit retention and the receipts' signing key (`[audit]`).
+    pub audit: crate::config::Audit,
+    pub limits: Limits,
 }
 
 impl State {
     /// The handlers' state over `rules` and `store`, with the defaults of `config/default.toml`.
     pub fn new(rules: Arc<Rules>, store: Store) -> State {
-        let server = crate::config::Config::default().server;
+        let defaults = crate::config::Config::default();
+        let server = defaults.server;
         State {
             max_message_bytes: rules.limits.max_message_bytes,
             rules,
@@ -57,6 +73,8 @@ impl State {
             stream_window: server.stream_window.get(),
             blocking_above_bytes: server.blocking_above_bytes,
             receipts: ReceiptStats::default(),
+            limits: defaults.limits,
+            audit: defaults.audit,
         }
     }
 }
@@ -73,6 +91,15 @@ pub fn incoming(
         Ok(conn)
     })
 }
+
+/// Interval of the HTTP/2 keepalive pings the server sends on a connection.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
+/// How long a keepalive ping may go unanswered before its connection is closed.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Streams a client may reset before the server has accepted them (rapid-reset guard).
+const MAX_PENDING_RESETS: usize = 20;
+/// Streams the server may reset on a connection for the client's errors before closing it.
+const MAX_ERROR_RESETS: usize = 1024;
 
 /// Serves on `listener` until `shutdown` completes.
 pub async fn run(
@@ -111,12 +138,22 @@ pub async fn run(
             "shutdown: health NOT_SERVING, new calls refused, waiting for the calls in flight"
         );
     };
+    let limits = state.limits.clone();
     let agency_side = AgencySide::new(state.clone());
     let gateway = GatewayServer::new(Gateway::new(state, closed))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
+    let timeout_ms = u64::try_from(limits.request_timeout_ms.get()).unwrap_or(u64::MAX);
     Server::builder()
+        .timeout(Duration::from_millis(timeout_ms))
+        .max_concurrent_streams(u32_of(limits.h2_max_concurrent_streams))
+        .http2_max_header_list_size(u32_of(limits.h2_max_header_list_bytes))
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_RESETS))
+        .http2_max_local_error_reset_streams(Some(MAX_ERROR_RESETS))
         .layer(observe::ObserveLayer::new(draining))
+        .layer(limits::ShedLayer::new(&limits))
         .add_service(health)
         .add_service(reflection)
         .add_service(gateway)
@@ -124,4 +161,8 @@ pub async fn run(
         .add_service(AdminServer::new(agency_side))
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await
+}
+
+fn u32_of(value: std::num::NonZeroUsize) -> u32 {
+    u32::try_from(value.get()).unwrap_or(u32::MAX)
 }

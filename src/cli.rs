@@ -2,9 +2,11 @@
 //! function from its arguments and an output stream to an exit code, so tests can drive it.
 
 pub mod agency_sim;
+pub mod audit;
 pub mod check_config;
 pub mod dead_letters;
 pub mod load;
+pub mod receipt;
 pub mod serve;
 pub mod status;
 pub mod submit;
@@ -64,6 +66,54 @@ pub enum Command {
     /// an agency) and receipts for messages it never routed: list, show one, replay one.
     /// Exit code 0 when done, 1 when the gateway refuses (unknown id, replay not possible).
     DeadLetters(DeadLettersArgs),
+    /// The audit log of a store: `verify` walks its hash chain (the gateway must not be
+    /// running on the store). Exit code 0 when it verifies, 1 at a broken link, 2 when the
+    /// store cannot be opened.
+    Audit(AuditArgs),
+    /// Signed acceptance receipts: `verify` checks one against the gateway's public key.
+    /// Exit code 0 when valid, 1 when not, 2 when the file or the key cannot be read.
+    Receipt(ReceiptArgs),
+}
+
+/// Arguments of `audit`.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+/// `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the chain from the checkpoint: OK with the count of records, or the first
+    /// broken link (its seq, the hash expected and the hash found).
+    Verify {
+        /// Folder of the store.
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+/// Arguments of `receipt`.
+#[derive(Debug, clap::Args)]
+pub struct ReceiptArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ReceiptCommand,
+}
+
+/// `receipt` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check one signed receipt (a `SubmitReply.signed_receipts` item saved to FILE).
+    Verify {
+        /// The signed receipt.
+        file: PathBuf,
+        /// The gateway's public key, hex (64 digits).
+        #[arg(long, value_name = "HEX")]
+        public_key: String,
+    },
 }
 
 /// Arguments of `agency-sim`. Each flag given wins over the config file's `[agency_sim]`

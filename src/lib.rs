@@ -9,6 +9,8 @@
 //! - [`pb`]: protobuf (`singlewindow.v1`) at the edge, converted into the domain model;
 //! - [`report`]: violations and reports;
 //! - [`store`]: the durable state on sled: one transaction per accepted event, group commit with a real fsync;
+//! - [`audit`]: the hash-chained audit log: records, verification, retention purge;
+//! - [`signing`]: the gateway's Ed25519 key and the signed acceptance receipts;
 //! - [`rules`]: code tables, limits, rates and registers loaded from `config/rules/`;
 //! - [`validate`]: `validate(&Declaration, &Rules) -> Report`, the hot pure core;
 //! - [`correlate`]: the shipment state machine `apply(&Shipment, &Event, &Rules) -> Outcome`, cross-document rules (pure);
@@ -21,6 +23,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod ceb;
 pub mod cli;
 pub mod config;
@@ -33,6 +36,7 @@ pub mod node;
 pub mod pb;
 pub mod report;
 pub mod rules;
+pub mod signing;
 pub mod sim;
 pub mod store;
 pub mod synth;

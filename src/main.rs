@@ -24,6 +24,8 @@ fn main() -> anyhow::Result<()> {
             runtime()?.block_on(cli::dead_letters::run(args, &mut out))?
         }
         Command::AgencySim(args) => runtime()?.block_on(cli::agency_sim::run(args))?,
+        Command::Audit(args) => cli::audit::run(args, &mut out)?,
+        Command::Receipt(args) => cli::receipt::run(args, &mut out)?,
     };
     std::process::exit(code);
 }

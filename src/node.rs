@@ -85,6 +85,11 @@ impl Node {
             .collect();
         let (closing, closed) = watch::channel(false);
         let dispatcher = Dispatcher::start(&state.store, &endpoints, dispatch, closed.clone())?;
+        tokio::spawn(crate::audit::run_purge(
+            state.store.clone(),
+            crate::audit::Policy::from(&state.audit),
+            closed.clone(),
+        ));
         tokio::spawn(crate::admin::observer::run(state.store.clone(), closed));
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(api::run(listener, state.clone(), async move {

@@ -10,6 +10,9 @@
 //! commits share that fsync: one writer thread drains whatever is queued, decides each event
 //! in order, writes the group in one sled transaction, syncs once and then answers them all
 //! (group commit).
+//!
+//! Each written event leaves a record in the hash-chained audit log (see [`crate::audit`]),
+//! chained by the writer in commit order; purges of the log go through the writer too.
 
 mod durable;
 mod writer;
@@ -254,6 +257,7 @@ impl Store {
         let (queue, requests) = mpsc::channel(config.queue.max(1));
         let stats = Arc::new(writer::SharedStats::default());
         let trees = Arc::new(writer::Trees::open(&db)?);
+        let audit = writer::AuditState::load(&trees)?;
         let last = trees
             .events
             .last()?
@@ -272,6 +276,7 @@ impl Store {
                 published: published_tx,
                 outbox_written: outbox_tx,
                 failed: std::sync::atomic::AtomicBool::new(false),
+                audit: std::cell::Cell::new(audit),
             },
             requests,
         )?;
@@ -310,7 +315,7 @@ impl Store {
         let started = std::time::Instant::now();
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(writer::Request { event, reply })
+            .send(writer::Request::Commit { event, reply })
             .await
             .map_err(|_| StoreError::Closed)?;
         let answer = answer.await.map_err(|_| StoreError::Closed)?;
@@ -452,6 +457,45 @@ impl Store {
                 Ok((seq, v.to_vec()))
             })
             .collect()
+    }
+
+    /// Audit records (key, stored bytes), in sequence order, read as they are iterated.
+    pub fn audit_entries(
+        &self,
+    ) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + Send + 'static {
+        self.trees.audit.iter().map(|r| {
+            let (k, v) = r?;
+            let seq = <[u8; 8]>::try_from(k.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt("audit record key is not a sequence".into()))?;
+            Ok((seq, v.to_vec()))
+        })
+    }
+
+    /// Where the audit log verifies from since its last purge (`None`: never purged).
+    pub fn audit_checkpoint(&self) -> Result<Option<crate::audit::Checkpoint>, StoreError> {
+        let trees = &self.trees;
+        Ok(writer::AuditState::load(trees)?.checkpoint())
+    }
+
+    /// Removes up to `limit` audit records written before `before_unix_ms`, oldest first,
+    /// leaving a checkpoint and a record of the purge (see [`crate::audit::purge`]).
+    pub async fn purge_audit(
+        &self,
+        before_unix_ms: u64,
+        limit: usize,
+    ) -> Result<crate::audit::Purged, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let request = writer::Request::PurgeAudit {
+            before_unix_ms,
+            limit,
+            reply,
+        };
+        self.queue
+            .send(request)
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
     }
 
     /// The committed reply of idempotency key `key` of `sender`, if any.

@@ -11,12 +11,14 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument as _;
 
+use super::limits::Rates;
 use super::{shipments, status, State};
 use crate::ceb::encode::{encode, message_return};
 use crate::domain::{Body, Declaration, ReceiptTime};
 use crate::ingest::{self, block_outcome, Plan, Verdict};
 use crate::pb::{self, v1};
 use crate::report::Report;
+use crate::signing::{Receipt, Signer};
 use crate::store::Committed;
 
 /// The service; cheap to clone.
@@ -24,18 +26,44 @@ use crate::store::Committed;
 pub struct Gateway {
     state: Arc<State>,
     closing: tokio::sync::watch::Receiver<bool>,
+    rates: Arc<Rates>,
+    /// Signs the acceptance receipts; `None` when the key could not be had (logged).
+    signer: Option<Arc<Signer>>,
 }
 
 impl Gateway {
-    /// A service over `state`; `closing` turns true when the server begins to shut down.
+    /// A service over `state`; `closing` turns true when the server begins to shut down. Its
+    /// acceptance receipts are signed with `signing.key` in the store's folder (created when
+    /// missing).
     pub fn new(state: Arc<State>, closing: tokio::sync::watch::Receiver<bool>) -> Gateway {
-        Gateway { state, closing }
+        let rates = Arc::new(Rates::new(&state.limits));
+        let signer = match Signer::open_for_store(state.store.path(), &state.audit.signing_key) {
+            Ok(signer) => Some(Arc::new(signer)),
+            Err(error) => {
+                tracing::error!(%error, "acceptance receipts are not signed");
+                None
+            }
+        };
+        Gateway {
+            state,
+            closing,
+            rates,
+            signer,
+        }
     }
 
     /// Handles one submission: plan (decode + validate), commit the clean blocks together,
-    /// reply once every accepted block is on disk.
+    /// reply once every accepted block is on disk. The sender's rate limit is applied first, or,
+    /// when the sender is left to the message's `copCode`, once the message is decoded.
     pub async fn submit_one(&self, request: v1::SubmitRequest) -> Result<v1::SubmitReply, Status> {
+        let sender_known = !request.sender.is_empty();
+        if sender_known {
+            self.rates.admit(&request.sender)?;
+        }
         let mut plan = self.plan(request).await?;
+        if !sender_known {
+            self.rates.admit(&plan.sender)?;
+        }
         // Clean blocks are committed concurrently, so that they share the store's fsync.
         let commits: Vec<_> = plan
             .blocks
@@ -44,7 +72,20 @@ impl Gateway {
                 let store = self.state.store.clone();
                 let verdict = std::mem::replace(&mut block.verdict, Verdict::Committing);
                 let (index, key) = (block.index, block.key.clone());
+                let signer = self.signer.clone();
                 async move {
+                    // What a signed receipt names, taken before the event goes to the store.
+                    let signed = match &verdict {
+                        Verdict::Accept(event) => signer.map(|signer| {
+                            (
+                                signer,
+                                event.key.clone(),
+                                event.sender.clone(),
+                                event.content,
+                            )
+                        }),
+                        _ => None,
+                    };
                     // `late`: refused by the shipment's state after validation passed.
                     let (outcome, report, late) = match verdict {
                         Verdict::Reject(report) => (v1::Outcome::Rejected, Some(report), false),
@@ -71,23 +112,40 @@ impl Gateway {
                         .as_ref()
                         .and_then(|r| r.violations.first().cloned())
                         .filter(|_| late);
+                    let signed_receipt = signed.and_then(|(signer, id, sender, content)| {
+                        let said = match outcome {
+                            v1::Outcome::Accepted => "accepted",
+                            v1::Outcome::Repeat => "repeat",
+                            _ => return None,
+                        };
+                        Some(signer.sign(&Receipt::new(&id, &sender, content, said)))
+                    });
                     Ok((
                         block_outcome(index, &key, outcome, report.as_ref()),
                         refusal,
+                        signed_receipt,
                     ))
                 }
             })
             .collect();
         let results = futures_util::future::try_join_all(commits).await?;
         let refused: Vec<Option<&crate::report::Violation>> =
-            results.iter().map(|(_, late)| late.as_ref()).collect();
+            results.iter().map(|(_, late, _)| late.as_ref()).collect();
         let receipt_xml = plan.receipt_xml(&refused);
-        let blocks: Vec<v1::BlockOutcome> = results.into_iter().map(|(block, _)| block).collect();
+        let mut signed_receipts = Vec::new();
+        let blocks: Vec<v1::BlockOutcome> = results
+            .into_iter()
+            .map(|(block, _, signed)| {
+                signed_receipts.extend(signed);
+                block
+            })
+            .collect();
         crate::telemetry::count::submission(plan.kind, &blocks);
         Ok(v1::SubmitReply {
             id: plan.id,
             blocks,
             receipt_xml,
+            signed_receipts,
         })
     }
 

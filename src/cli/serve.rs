@@ -59,6 +59,8 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let state = Arc::new(State {
         stream_window: config.server.stream_window.get(),
         blocking_above_bytes: config.server.blocking_above_bytes,
+        audit: config.audit.clone(),
+        limits: config.limits.clone(),
         ..State::new(Arc::new(rules), store.clone())
     });
     let mut node = Node::start(
@@ -75,6 +77,13 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         admin.local_addr()?
     );
     node.serve_admin(admin);
+    match crate::signing::Signer::open_for_store(&config.server.data, &config.audit.signing_key) {
+        Ok(signer) => tracing::info!(
+            public_key = %signer.public_key_hex(),
+            "acceptance receipts are signed with this Ed25519 key (single-window receipt verify)"
+        ),
+        Err(e) => tracing::error!(error = %e, "no signing key: replies carry no signed receipts"),
+    }
     for (agency, url) in &node.endpoints {
         let how = if config.agencies.endpoint(*agency).is_some() {
             "configured"

@@ -5,6 +5,11 @@
 //! Every event is still all-or-nothing: its writes sit in the same transaction, never split
 //! across two. Events of one group see each other's writes (through [`View`]'s overlay), so a
 //! group is applied exactly as if its events had been written one after another.
+//!
+//! Every written event gets an audit record chained to the one before (see [`crate::audit`]):
+//! the writer keeps the chain's tip, takes it into each group and keeps the group's tip only
+//! once the group is on disk. Purges of the audit log go through the writer too, so that the
+//! records they remove and the checkpoint they leave never race a commit.
 
 use rustc_hash::FxHashMap as HashMap;
 use std::path::PathBuf;
@@ -16,10 +21,68 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::durable::Durable;
 use super::{Accepted, Committed, Folded, StoreConfig, StoreError, Tree};
+use crate::audit::{Chain, Checkpoint, Facts, Purged, Record, Tip};
 
-pub(super) struct Request {
-    pub event: Accepted,
-    pub reply: oneshot::Sender<Result<Committed, StoreError>>,
+/// Key of the audit checkpoint in the `audit_meta` tree.
+const CHECKPOINT_KEY: &[u8] = b"checkpoint";
+
+pub(super) enum Request {
+    Commit {
+        event: Accepted,
+        reply: oneshot::Sender<Result<Committed, StoreError>>,
+    },
+    /// Removes up to `limit` audit records written before `before_unix_ms`, oldest first.
+    PurgeAudit {
+        before_unix_ms: u64,
+        limit: usize,
+        reply: oneshot::Sender<Result<Purged, StoreError>>,
+    },
+}
+
+/// A request decided, with where its answer goes.
+enum Decided {
+    Commit(
+        oneshot::Sender<Result<Committed, StoreError>>,
+        Result<Committed, StoreError>,
+    ),
+    Purge(
+        oneshot::Sender<Result<Purged, StoreError>>,
+        Result<Purged, StoreError>,
+    ),
+}
+
+/// The audit chain's state: its tip and the last purge's checkpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct AuditState {
+    tip: Tip,
+    checkpoint: Option<Checkpoint>,
+}
+
+impl AuditState {
+    /// As on file: the last record's link (the checkpoint's when none is left; the genesis
+    /// when there was never one). A last record that does not read (written before records
+    /// were chained) gives a chain that starts again from the genesis hash.
+    pub fn load(trees: &Trees) -> Result<AuditState, StoreError> {
+        let checkpoint = match trees.audit_meta.get(CHECKPOINT_KEY)? {
+            Some(bytes) => Some(
+                Checkpoint::from_bytes(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("audit checkpoint: {e}")))?,
+            ),
+            None => None,
+        };
+        let tip = match trees.audit.last()? {
+            Some((_, bytes)) => {
+                Record::from_bytes(&bytes).map_or_else(|_| Tip::default(), |r| r.tip())
+            }
+            None => checkpoint.map_or_else(Tip::default, |c| c.tip()),
+        };
+        Ok(AuditState { tip, checkpoint })
+    }
+
+    /// The checkpoint.
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        self.checkpoint
+    }
 }
 
 /// Commit counters.
@@ -64,6 +127,8 @@ pub(super) struct Writer {
     /// Set when a write or fsync failed: what sled holds may then differ from what is on disk
     /// (a retry would be taken for a repeat), so nothing more is written until a restart.
     pub failed: std::sync::atomic::AtomicBool,
+    /// The audit chain as on disk (the writer thread's alone).
+    pub audit: std::cell::Cell<AuditState>,
 }
 
 pub(super) fn start(
@@ -93,20 +158,36 @@ impl Writer {
     fn write_batch(&self, durable: &mut Durable, batch: &mut Vec<Request>) {
         if self.failed.load(Ordering::Relaxed) {
             for request in batch.drain(..) {
-                let _ = request.reply.send(Err(StoreError::Failed));
+                match request {
+                    Request::Commit { reply, .. } => drop(reply.send(Err(StoreError::Failed))),
+                    Request::PurgeAudit { reply, .. } => drop(reply.send(Err(StoreError::Failed))),
+                }
             }
             return;
         }
-        let mut group = Group::default();
-        let outcomes: Vec<Result<Committed, StoreError>> = batch
-            .iter_mut()
-            .map(|r| self.decide(&mut group, &mut r.event))
+        let mut group = Group {
+            audit: self.audit.get(),
+            ..Group::default()
+        };
+        let decided: Vec<Decided> = batch
+            .drain(..)
+            .map(|request| match request {
+                Request::Commit { mut event, reply } => {
+                    Decided::Commit(reply, self.decide(&mut group, &mut event))
+                }
+                Request::PurgeAudit {
+                    before_unix_ms,
+                    limit,
+                    reply,
+                } => Decided::Purge(reply, self.purge_audit(&mut group, before_unix_ms, limit)),
+            })
             .collect();
-        let wrote = outcomes
+        let wrote = decided
             .iter()
-            .filter(|o| matches!(o, Ok(Committed::New { .. })))
-            .count() as u64;
-        let synced = if wrote > 0 {
+            .filter(|d| matches!(d, Decided::Commit(_, Ok(Committed::New { .. }))))
+            .count();
+        let wrote = u64::try_from(wrote).unwrap_or(u64::MAX);
+        let synced = if !group.order.is_empty() {
             let started = std::time::Instant::now();
             let synced = self
                 .write(&group)
@@ -124,6 +205,7 @@ impl Writer {
         if synced.is_ok() {
             self.stats.commits.fetch_add(wrote, Ordering::Relaxed);
             self.stats.fsyncs.store(durable.fsyncs, Ordering::Relaxed);
+            self.audit.set(group.audit);
             if let Some(last) = group.last_event {
                 self.published.send_replace(last);
             }
@@ -131,16 +213,97 @@ impl Writer {
                 self.outbox_written.send_replace(last);
             }
         }
-        for (request, outcome) in batch.drain(..).zip(outcomes) {
-            let answer = match (&synced, outcome) {
-                // Nothing is acknowledged unless the write and the sync succeeded.
-                (Err(e), Ok(Committed::New { .. })) => {
-                    Err(StoreError::Io(std::io::Error::other(e.to_string())))
+        let unsynced = |e: &StoreError| StoreError::Io(std::io::Error::other(e.to_string()));
+        for decided in decided {
+            // Nothing is acknowledged unless the write and the sync succeeded.
+            match decided {
+                Decided::Commit(reply, outcome) => {
+                    let answer = match (&synced, outcome) {
+                        (Err(e), Ok(Committed::New { .. })) => Err(unsynced(e)),
+                        (_, outcome) => outcome,
+                    };
+                    let _ = reply.send(answer);
                 }
-                (_, outcome) => outcome,
-            };
-            let _ = request.reply.send(answer);
+                Decided::Purge(reply, outcome) => {
+                    let answer = match (&synced, outcome) {
+                        (Err(e), Ok(purged)) if purged.removed > 0 => Err(unsynced(e)),
+                        (_, outcome) => outcome,
+                    };
+                    let _ = reply.send(answer);
+                }
+            }
         }
+    }
+
+    /// Removes, in `group`, up to `limit` audit records written before `before_unix_ms`
+    /// (oldest first, from the checkpoint on), checking each one's link; leaves the new
+    /// checkpoint and the purge's own record. Removes nothing when a record to remove does
+    /// not verify.
+    fn purge_audit(
+        &self,
+        group: &mut Group,
+        before_unix_ms: u64,
+        limit: usize,
+    ) -> Result<Purged, StoreError> {
+        let previous = group.audit.checkpoint;
+        let start = previous.map_or(0, |c| c.seq.saturating_add(1));
+        let mut chain = Chain::from_checkpoint(previous.as_ref());
+        let mut removed: Vec<Vec<u8>> = Vec::new();
+        let mut last = None;
+        for row in self.trees.audit.range(start.to_be_bytes()..).take(limit) {
+            let (key, bytes) = row?;
+            let seq = <[u8; 8]>::try_from(key.as_ref())
+                .map(u64::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt("audit record key is not a sequence".into()))?;
+            let refuse = |why: String| {
+                StoreError::Corrupt(format!("audit log not purged: seq {seq}: {why}"))
+            };
+            let record = Record::from_bytes(&bytes).map_err(|e| refuse(e.to_string()))?;
+            if record.at_unix_ms >= before_unix_ms {
+                break;
+            }
+            chain
+                .step(seq, &bytes)
+                .map_err(|broken| refuse(broken.to_string()))?;
+            removed.push(key.to_vec());
+            last = Some(record);
+        }
+        let Some(last) = last else {
+            return Ok(Purged::default());
+        };
+        let count = u64::try_from(removed.len()).unwrap_or(u64::MAX);
+        let seq = self.db.generate_id()?;
+        let checkpoint = Checkpoint {
+            seq: last.seq,
+            hash: last.hash,
+            purged: previous.map_or(0, |c| c.purged).saturating_add(count),
+            at_unix_ms: audit_now(),
+        };
+        for key in removed {
+            group.put(Slot::Audit, key, None);
+        }
+        group.put(
+            Slot::AuditMeta,
+            CHECKPOINT_KEY.to_vec(),
+            Some(checkpoint.to_bytes()),
+        );
+        group.audit.checkpoint = Some(checkpoint);
+        let facts = Facts {
+            note: format!(
+                "audit purge: {count} records up to seq {} removed (written before \
+                 {before_unix_ms} Unix ms)",
+                last.seq
+            ),
+            enterprise: Some("gateway:audit".to_owned()),
+            outcome: Some("purged".to_owned()),
+            ..Facts::default()
+        };
+        put_audit(group, seq, facts);
+        Ok(Purged {
+            removed: count,
+            checkpoint: Some(checkpoint),
+            seq: Some(seq),
+        })
     }
 
     /// Decides one event against the state on file and the group's earlier events; queues its
@@ -202,11 +365,8 @@ impl Writer {
         for key in writes.outbox_removes {
             group.put(Slot::Outbox, key, None);
         }
-        group.put(
-            Slot::Audit,
-            seq.to_be_bytes().to_vec(),
-            Some(std::mem::take(&mut event.audit)),
-        );
+        let facts = Facts::of_event(&event.audit, &event.sender, &event.key);
+        put_audit(group, seq, facts);
         let mut events = Vec::with_capacity(writes.events.len());
         for (body, at) in writes.events.into_iter().zip(event_ids) {
             group.put(Slot::Events, at.to_be_bytes().to_vec(), Some(body));
@@ -246,6 +406,7 @@ pub(super) enum Slot {
     Idempotency,
     Outbox,
     Audit,
+    AuditMeta,
     Events,
     Data(Tree),
 }
@@ -260,6 +421,8 @@ pub(super) struct Group {
     last_event: Option<u64>,
     /// The sequence of the last outbox row written.
     last_outbox: Option<u64>,
+    /// The audit chain with the group's records on it.
+    audit: AuditState,
 }
 
 impl Group {
@@ -305,6 +468,8 @@ pub(super) struct Trees {
     pub idempotency: sled::Tree,
     pub outbox: sled::Tree,
     pub audit: sled::Tree,
+    /// The audit log's checkpoint.
+    pub audit_meta: sled::Tree,
     pub events: sled::Tree,
     data: Vec<sled::Tree>,
 }
@@ -319,6 +484,7 @@ impl Trees {
             idempotency: db.open_tree("idempotency")?,
             outbox: db.open_tree("outbox")?,
             audit: db.open_tree("audit")?,
+            audit_meta: db.open_tree("audit_meta")?,
             events: db.open_tree("events")?,
             data,
         })
@@ -333,10 +499,29 @@ impl Trees {
             Slot::Idempotency => &self.idempotency,
             Slot::Outbox => &self.outbox,
             Slot::Audit => &self.audit,
+            Slot::AuditMeta => &self.audit_meta,
             Slot::Events => &self.events,
             Slot::Data(tree) => self.data(tree),
         }
     }
+}
+
+/// Chains a record of `facts` under `seq` onto the group's audit chain.
+fn put_audit(group: &mut Group, seq: u64, facts: Facts) {
+    let record = Record::chain(&group.audit.tip, seq, audit_now(), facts);
+    group.audit.tip = record.tip();
+    group.put(
+        Slot::Audit,
+        seq.to_be_bytes().to_vec(),
+        Some(record.to_bytes()),
+    );
+}
+
+/// The time of an audit record, Unix ms.
+fn audit_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `queue \0`: where the rows of an outbox queue start.

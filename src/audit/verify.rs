@@ -1,0 +1,240 @@
+//! Walking the chain: each record must link to the one before (or to the checkpoint) and
+//! give its own hash. Pure: the records come in as (key, bytes), in key order.
+
+use super::hex;
+use super::record::{Checkpoint, Record, Tip};
+
+/// The result of walking the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Records that verified (before the break, if any).
+    pub entries: u64,
+    /// Where the walk started (`None`: from the first record ever written).
+    pub checkpoint: Option<Checkpoint>,
+    /// The last good link.
+    pub tip: Tip,
+    /// The first broken link, if any.
+    pub broken: Option<Broken>,
+}
+
+/// The first broken link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    /// The sequence (key) of the record where the chain breaks.
+    pub seq: u64,
+    /// Why.
+    pub why: Break,
+    /// The hash expected there.
+    pub expected: [u8; 32],
+    /// The hash found.
+    pub found: [u8; 32],
+}
+
+/// How a link is broken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Break {
+    /// The record's content does not give its hash: it was changed (expected: the hash its
+    /// content gives; found: the hash it records).
+    Altered,
+    /// The record does not link to the one before it: a record was taken out or put in
+    /// before it (expected: the previous record's hash; found: its `prev_hash`).
+    Unlinked {
+        /// The sequence of the record before it on file (or the checkpoint's).
+        previous_on_file: Option<u64>,
+        /// The sequence it says comes before it.
+        recorded_previous: Option<u64>,
+    },
+    /// The record does not read as a record.
+    Unreadable(String),
+    /// The record is filed under another sequence than its own.
+    Misfiled {
+        /// The sequence it records.
+        recorded_seq: u64,
+    },
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (expected, found) = (hex::encode(&self.expected), hex::encode(&self.found));
+        let seq = self.seq;
+        match &self.why {
+            Break::Altered => write!(
+                f,
+                "seq {seq}: record altered: its content hashes to {expected}, it records {found}"
+            ),
+            Break::Unlinked {
+                previous_on_file,
+                recorded_previous,
+            } => {
+                let name = |s: &Option<u64>| s.map_or_else(|| "none".to_owned(), |s| s.to_string());
+                write!(
+                    f,
+                    "seq {seq}: chain broken: expected prev hash {expected} (of seq {}), found \
+                     {found} (of seq {}): a record is missing or was added",
+                    name(previous_on_file),
+                    name(recorded_previous)
+                )
+            }
+            Break::Unreadable(why) => write!(f, "seq {seq}: unreadable record: {why}"),
+            Break::Misfiled { recorded_seq } => {
+                write!(f, "seq {seq}: record of seq {recorded_seq} filed here")
+            }
+        }
+    }
+}
+
+/// The chain walked so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chain {
+    tip: Tip,
+    entries: u64,
+}
+
+impl Chain {
+    /// A walk from `checkpoint`, or from the first record ever written.
+    pub fn from_checkpoint(checkpoint: Option<&Checkpoint>) -> Chain {
+        Chain {
+            tip: checkpoint.map_or_else(Tip::default, Checkpoint::tip),
+            entries: 0,
+        }
+    }
+
+    /// Takes the record filed under `key`; the record, or the broken link.
+    pub fn step(&mut self, key: u64, bytes: &[u8]) -> Result<Record, Broken> {
+        let broken = |why, expected, found| Broken {
+            seq: key,
+            why,
+            expected,
+            found,
+        };
+        let record = Record::from_bytes(bytes)
+            .map_err(|e| broken(Break::Unreadable(e.to_string()), self.tip.hash, [0; 32]))?;
+        if record.seq != key {
+            let why = Break::Misfiled {
+                recorded_seq: record.seq,
+            };
+            return Err(broken(why, self.tip.hash, record.prev_hash));
+        }
+        if record.prev_hash != self.tip.hash {
+            let why = Break::Unlinked {
+                previous_on_file: self.tip.seq,
+                recorded_previous: record.prev_seq,
+            };
+            return Err(broken(why, self.tip.hash, record.prev_hash));
+        }
+        let computed = record.computed_hash();
+        if computed != record.hash {
+            return Err(broken(Break::Altered, computed, record.hash));
+        }
+        self.tip = record.tip();
+        self.entries += 1;
+        Ok(record)
+    }
+
+    /// The last good link.
+    pub fn tip(&self) -> Tip {
+        self.tip
+    }
+
+    /// Records taken so far.
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+}
+
+/// Walks `records` (key, bytes; in key order) from `checkpoint` up to the first broken link.
+pub fn verify<E>(
+    checkpoint: Option<&Checkpoint>,
+    records: impl IntoIterator<Item = Result<(u64, Vec<u8>), E>>,
+) -> Result<Verified, E> {
+    let mut chain = Chain::from_checkpoint(checkpoint);
+    let mut broken = None;
+    for record in records {
+        let (key, bytes) = record?;
+        if let Err(b) = chain.step(key, &bytes) {
+            broken = Some(b);
+            break;
+        }
+    }
+    Ok(Verified {
+        entries: chain.entries(),
+        checkpoint: checkpoint.copied(),
+        tip: chain.tip(),
+        broken,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Facts;
+
+    fn log(seqs: &[u64]) -> Vec<Record> {
+        let mut tip = Tip::default();
+        seqs.iter()
+            .map(|&seq| {
+                let record = Record::chain(&tip, seq, seq * 10, Facts::of_event(b"e", "E", "k"));
+                tip = record.tip();
+                record
+            })
+            .collect()
+    }
+
+    fn walk(checkpoint: Option<&Checkpoint>, records: &[Record]) -> Verified {
+        let rows = records.iter().map(|r| Ok::<_, ()>((r.seq, r.to_bytes())));
+        verify(checkpoint, rows).unwrap()
+    }
+
+    #[test]
+    fn each_kind_of_break_is_found_at_its_record() {
+        let good = log(&[1, 2, 5, 9]);
+        let ok = walk(None, &good);
+        assert_eq!((ok.entries, ok.broken, ok.tip), (4, None, good[3].tip()));
+
+        let mut altered = good.clone();
+        altered[2].facts.note = "forged".into();
+        let broken = walk(None, &altered).broken.unwrap();
+        assert_eq!((broken.seq, broken.why), (5, Break::Altered));
+
+        let mut missing = good.clone();
+        missing.remove(1);
+        let broken = walk(None, &missing).broken.unwrap();
+        assert_eq!(broken.seq, 5);
+        assert_eq!(
+            broken.why,
+            Break::Unlinked {
+                previous_on_file: Some(1),
+                recorded_previous: Some(2)
+            }
+        );
+        assert_eq!(
+            (broken.expected, broken.found),
+            (good[0].hash, good[1].hash)
+        );
+        assert!(broken.to_string().contains("seq 5: chain broken"));
+
+        let mut first_gone = good.clone();
+        first_gone.remove(0);
+        assert_eq!(walk(None, &first_gone).broken.unwrap().seq, 2);
+
+        let checkpoint = Checkpoint {
+            seq: 1,
+            hash: good[0].hash,
+            purged: 1,
+            at_unix_ms: 0,
+        };
+        let after = walk(Some(&checkpoint), &first_gone);
+        assert_eq!((after.entries, after.broken), (3, None));
+    }
+
+    #[test]
+    fn unreadable_and_misfiled_records_break_the_chain() {
+        let rows = vec![Ok::<_, ()>((1, b"not json".to_vec()))];
+        let broken = verify(None, rows).unwrap().broken.unwrap();
+        assert!(matches!(broken.why, Break::Unreadable(_)));
+        let record = &log(&[3])[0];
+        let rows = vec![Ok::<_, ()>((4, record.to_bytes()))];
+        let broken = verify(None, rows).unwrap().broken.unwrap();
+        assert_eq!(broken.why, Break::Misfiled { recorded_seq: 3 });
+    }
+}
