@@ -37,17 +37,10 @@ use tonic_types::StatusExt;
 // ---------------------------------------------------------------------------------------------
 
 const KNOWN_FAILURES: &[&str] = &[
-    // 1. An error message echoes an unbounded element name (in grpc-message, in the BadRequest
-    //    details and in the CEB900): from about 5 KiB of name the trailers exceed the client's
-    //    16 KiB header list, the client gets an h2 protocol error (RESOURCE_EXHAUSTED or
-    //    INTERNAL "h2 protocol error: http2 error") instead of INVALID_ARGUMENT, and its
-    //    connection is reset. The server stays up.
-    "an element name of 100000 bytes",
-    "an element name of 10000 bytes",
-    // 2. A U+FEFF after the BOM (two BOMs) shifts every element's text by 3 bytes: copCode
-    //    reads "de>3301960", appType "p", …; the block is REJECTED with garbled values
-    //    instead of refusing the document (text before the XML declaration).
-    "two UTF-8 BOMs",
+    // 1. (Fixed: error texts in a status are clipped to 1 KiB and a CEB900 over 8 KiB is left
+    //    out of the details, so a huge element name gets its INVALID_ARGUMENT.)
+    // 2. (Fixed: a second byte-order mark is refused as malformed XML; it used to shift every
+    //    element's text by 3 bytes.)
     // 3. Typed declarations get no length facets: a 100000-character payTransactionId or
     //    payerName is ACCEPTED and stored; a 19-character assureCode is ENT-UNKNOWN instead
     //    of an invalid field (the same codes in CEB XML are XSD-LENGTH).

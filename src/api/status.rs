@@ -7,6 +7,13 @@ use crate::ceb::DecodeError;
 use crate::report::Report;
 use crate::store::StoreError;
 
+/// Most bytes of error text in a status (its message and details travel in HTTP/2 trailers,
+/// which a client takes only up to its header-list limit, 16 KiB by default): an element name
+/// or value echoed from the input is clipped, never sent whole.
+const MAX_TEXT: usize = 1024;
+/// Most bytes of the CEB900 receipt carried in the details; a larger one is left out.
+const MAX_CEB900: usize = 8 * 1024;
+
 /// A message that could not be decoded: INVALID_ARGUMENT naming the element, line and column,
 /// with the CEB900 receipt in the details' debug info.
 pub fn undecodable(err: &DecodeError, ceb900: String) -> Status {
@@ -15,12 +22,33 @@ pub fn undecodable(err: &DecodeError, ceb900: String) -> Status {
         if err.path.is_empty() {
             "(document)".to_owned()
         } else {
-            err.path.clone()
+            clip(&err.path, MAX_TEXT / 4)
         },
-        format!("line {}, column {}: {}", err.line, err.column, err.kind),
+        clip(
+            &format!("line {}, column {}: {}", err.line, err.column, err.kind),
+            MAX_TEXT,
+        ),
     );
-    details.set_debug_info(Vec::new(), ceb900);
-    Status::with_error_details(Code::InvalidArgument, err.to_string(), details)
+    if ceb900.len() <= MAX_CEB900 {
+        details.set_debug_info(Vec::new(), ceb900);
+    }
+    Status::with_error_details(
+        Code::InvalidArgument,
+        clip(&err.to_string(), MAX_TEXT),
+        details,
+    )
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, with "…" when cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// A typed declaration whose fields do not parse: INVALID_ARGUMENT with every field named.
@@ -43,5 +71,17 @@ pub fn store(err: &StoreError) -> Status {
         // A record that does not read back will not read back on a retry either.
         StoreError::Corrupt(_) => Status::internal(format!("not stored: {err}")),
         _ => Status::unavailable(format!("not stored, try again: {err}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_are_clipped_on_a_character_boundary() {
+        assert_eq!(clip("abc", 5), "abc");
+        assert_eq!(clip("abcdef", 3), "abc…");
+        assert_eq!(clip("商品名称", 4), "商…");
     }
 }

@@ -8,8 +8,20 @@ use encoding_rs::Encoding;
 use super::error::{DecodeError, DecodeErrorKind};
 use super::Limits;
 
-/// The document as UTF-8, borrowed when it already was UTF-8.
+/// The document as UTF-8, borrowed when it already was UTF-8. A byte-order mark is taken
+/// once; a second one (or one after decoding) is text before the XML declaration, refused:
+/// the XML reader would skip it and every later position would be off by its length.
 pub fn to_utf8<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Cow<'a, str>, DecodeError> {
+    let text = decode(bytes, limits)?;
+    if text.starts_with('\u{feff}') {
+        return Err(at_start(DecodeErrorKind::Syntax(
+            "a second byte-order mark before the XML declaration".to_owned(),
+        )));
+    }
+    Ok(text)
+}
+
+fn decode<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Cow<'a, str>, DecodeError> {
     if bytes.len() > limits.max_message_bytes {
         return Err(at_start(DecodeErrorKind::TooLarge {
             size: bytes.len(),
@@ -117,6 +129,15 @@ pub(super) fn line_column(text: &str, offset: usize) -> (u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refuses_a_second_byte_order_mark() {
+        let limits = Limits::default();
+        let twice = b"\xEF\xBB\xBF\xEF\xBB\xBF<?xml version=\"1.0\"?><a/>";
+        let err = to_utf8(twice, &limits).unwrap_err();
+        assert!(err.to_string().contains("second byte-order mark"), "{err}");
+        assert!(to_utf8(&twice[3..], &limits).is_ok());
+    }
 
     #[test]
     fn strips_the_bom_and_borrows_utf8() {
