@@ -253,12 +253,46 @@ impl<'a> Cursor<'a> {
             self.check_empty_depth()?;
         }
         let ns = self.resolve(&start)?;
+        // The root's attributes are the message walk's to check (it names them in its path).
+        if ns == Ns::Ceb && self.depth > 0 && !start.attributes_raw().is_empty() {
+            self.check_attributes(&start)?;
+        }
         if empty {
             self.leave_empty();
         } else {
             self.enter()?;
         }
         Ok(Open { start, ns, empty })
+    }
+
+    /// A CEB element below the root carries no attribute but namespace declarations.
+    fn check_attributes(&self, start: &BytesStart<'_>) -> Result<(), Failure> {
+        for attr in start.attributes() {
+            let attr =
+                attr.map_err(|e| self.error(DecodeErrorKind::Syntax(e.to_string()), None))?;
+            if attr.key.as_namespace_binding().is_some() {
+                continue;
+            }
+            {
+                let mut name = String::from_utf8_lossy(attr.key.as_ref()).into_owned();
+                if name.len() > 64 {
+                    let mut cut = 64;
+                    while !name.is_char_boundary(cut) {
+                        cut -= 1;
+                    }
+                    name.truncate(cut);
+                    name.push('…');
+                }
+                let element = String::from_utf8_lossy(start.local_name().into_inner()).into_owned();
+                return Err(self.error(
+                    DecodeErrorKind::Syntax(format!(
+                        "attribute {name} is not allowed on {element} (the schema has none there)"
+                    )),
+                    None,
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// An empty element (`<x/>`) counts toward the depth limit like any other.
@@ -284,7 +318,7 @@ impl<'a> Cursor<'a> {
     pub fn root(&mut self) -> Result<Open<'a>, Failure> {
         loop {
             match self.event()? {
-                Event::Decl(_) if self.mark == 0 => {}
+                Event::Decl(decl) if self.mark == 0 => self.check_declaration(&decl)?,
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Text(t) if t.iter().all(|&b| is_xml_space(b)) => {}
                 Event::DocType(_) => return Err(self.error(DecodeErrorKind::Doctype, None)),
@@ -293,6 +327,27 @@ impl<'a> Cursor<'a> {
                 Event::Eof => return Err(self.error(DecodeErrorKind::UnexpectedEof, None)),
                 other => return Err(self.unexpected_content(&other)),
             }
+        }
+    }
+
+    /// The XML declaration: well-formed, version 1.0 (or 1.1).
+    fn check_declaration(&self, decl: &quick_xml::events::BytesDecl<'_>) -> Result<(), Failure> {
+        let bad = |what: String| {
+            self.error(
+                DecodeErrorKind::Syntax(format!("XML declaration: {what}")),
+                None,
+            )
+        };
+        match decl.version() {
+            Ok(v) if v.as_ref() == b"1.0" || v.as_ref() == b"1.1" => Ok(()),
+            Ok(v) => Err(bad(format!(
+                "version {:?} is not 1.0",
+                String::from_utf8_lossy(&v)
+                    .chars()
+                    .take(16)
+                    .collect::<String>()
+            ))),
+            Err(e) => Err(bad(e.to_string())),
         }
     }
 
@@ -390,6 +445,10 @@ impl<'a> Cursor<'a> {
                     if self.depth == floor {
                         return Ok(());
                     }
+                }
+                Event::Text(t) if t.len() > self.limits.max_text_bytes => {
+                    let limit = self.limits.max_text_bytes;
+                    return Err(self.error(DecodeErrorKind::TextTooLong { limit }, None));
                 }
                 event @ (Event::DocType(_) | Event::Eof | Event::Decl(_)) => {
                     return Err(self.unexpected_content(&event))

@@ -51,6 +51,15 @@ fn walk_message<'a>(src: &'a str, limits: &Limits, envelope: bool) -> Result<Mes
     cur.push(root_name.clone(), None);
     let guid = attribute(&cur, &root, "guid", Some(36))?;
     let version = attribute(&cur, &root, "version", None)?;
+    if version.chars().count() > 10 {
+        let problem = format!("at most 10 characters, is {}", version.chars().count());
+        let kind = DecodeErrorKind::Attribute {
+            name: "version",
+            problem,
+        };
+        return Err(cur.error(kind, None));
+    }
+    root_attributes(&cur, &root)?;
     let mut walk = Walk {
         kind,
         message: Message {
@@ -278,6 +287,29 @@ fn is_ceb_message_name(name: &str) -> bool {
         && b.starts_with(b"CEB")
         && b.ends_with(b"Message")
         && b[3..6].iter().all(u8::is_ascii_digit)
+}
+
+/// The root carries `guid`, `version`, namespace declarations and XML Schema's `xsi:`
+/// attributes, nothing else.
+fn root_attributes(cur: &Cursor<'_>, root: &Open<'_>) -> Result<(), Failure> {
+    for attr in root.start.attributes() {
+        let attr = attr.map_err(|e| cur.error(DecodeErrorKind::Syntax(e.to_string()), None))?;
+        let key = attr.key.as_ref();
+        let allowed = attr.key.as_namespace_binding().is_some()
+            || key == b"guid"
+            || key == b"version"
+            || key.starts_with(b"xsi:");
+        if !allowed {
+            let name: String = String::from_utf8_lossy(key).chars().take(64).collect();
+            return Err(cur.error(
+                DecodeErrorKind::Syntax(format!(
+                    "attribute {name} is not allowed on the message (only guid and version)"
+                )),
+                None,
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn attribute<'a>(

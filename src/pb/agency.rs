@@ -17,7 +17,7 @@ pub fn inspection(pb: &v1::InspectionDeclaration) -> Result<InspectionDeclaratio
     let mut f = Fields::default();
     let at = At::head("Inspection");
     let shipment = f.shipment(at, pb.shipment.as_ref());
-    let declarant = f.parse(at, "declarant", &pb.declarant, EntCode::parse_str);
+    let declarant = f.ent(at, "declarant", &pb.declarant);
     let app_time = f.parse(at, "appTime", &pb.app_time, Timestamp::parse_str);
     let lines: Vec<Option<InspectionLine<'_>>> = pb
         .lines
@@ -28,7 +28,7 @@ pub fn inspection(pb: &v1::InspectionDeclaration) -> Result<InspectionDeclaratio
             Some(InspectionLine {
                 gnum: l.gnum,
                 gcode: f.parse(at, "gcode", &l.gcode, HsCode::parse_str)?,
-                gname: f.text(at, "gname", &l.gname)?,
+                gname: f.text(at, "gname", &l.gname, 250)?,
                 origin: f.parse(at, "origin", &l.origin, CountryCode::parse_str)?,
                 qty: f.parse(at, "qty", &l.qty, Decimal::parse_str)?,
                 unit: f.parse(at, "unit", &l.unit, UnitCode::parse_str)?,
@@ -52,8 +52,8 @@ pub fn fx_settlement(pb: &v1::FxSettlement) -> Result<FxSettlement<'_>, Report> 
     let at = At::head("FxSettlement");
     let built = (
         f.shipment(at, pb.shipment.as_ref()),
-        f.parse(at, "payCode", &pb.pay_code, EntCode::parse_str),
-        f.text(at, "payTransactionId", &pb.pay_transaction_id),
+        f.ent(at, "payCode", &pb.pay_code),
+        f.text(at, "payTransactionId", &pb.pay_transaction_id, 60),
         f.parse(at, "payerIdType", &pb.payer_id_type, IdType::parse_str),
         f.parse(
             at,
@@ -61,7 +61,7 @@ pub fn fx_settlement(pb: &v1::FxSettlement) -> Result<FxSettlement<'_>, Report> 
             &pb.payer_id_number,
             IdNumber::parse_str,
         ),
-        f.text(at, "payerName", &pb.payer_name),
+        f.text(at, "payerName", &pb.payer_name, 60),
         f.parse(at, "amountCny", &pb.amount_cny, Decimal::parse_str),
         f.parse(
             at,
@@ -95,7 +95,7 @@ pub fn tax(pb: &v1::TaxDeclaration) -> Result<TaxDeclaration<'_>, Report> {
     let mut f = Fields::default();
     let at = At::head("Tax");
     let shipment = f.shipment(at, pb.shipment.as_ref());
-    let assure_code = f.parse(at, "assureCode", &pb.assure_code, EntCode::parse_str);
+    let assure_code = f.ent(at, "assureCode", &pb.assure_code);
     let buyer = f.parse(
         at,
         "buyerIdNumber",
@@ -197,8 +197,44 @@ impl Fields {
         }
     }
 
-    fn text<'a>(&mut self, at: At, field: &'static str, raw: &'a str) -> Option<Text<'a>> {
+    /// Text of at most `max` characters (the CEB facet of the same field).
+    fn text<'a>(
+        &mut self,
+        at: At,
+        field: &'static str,
+        raw: &'a str,
+        max: usize,
+    ) -> Option<Text<'a>> {
+        if !self.fits(at, field, raw, max) {
+            return None;
+        }
         self.parse(at, field, raw, |s| Text::parse(Cow::Borrowed(s)))
+    }
+
+    /// An enterprise code: at most 18 characters, as CEB's `copCode`, `ebpCode`, … (30 for
+    /// `assureCode`, as in the schema).
+    fn ent<'a>(&mut self, at: At, field: &'static str, raw: &'a str) -> Option<EntCode<'a>> {
+        let max = if field == "assureCode" { 30 } else { 18 };
+        if !self.fits(at, field, raw, max) {
+            return None;
+        }
+        self.parse(at, field, raw, EntCode::parse_str)
+    }
+
+    /// Whether `raw` has at most `max` characters; a violation (value clipped) when not.
+    fn fits(&mut self, at: At, field: &'static str, raw: &str, max: usize) -> bool {
+        let count = raw.chars().count();
+        if count <= max {
+            return true;
+        }
+        let shown: String = raw.chars().take(32).collect();
+        self.report.push(Violation::new(
+            "XSD-LENGTH",
+            at.field(field),
+            format!("{shown}…"),
+            format!("{field} has {count} characters, more than {max}"),
+        ));
+        false
     }
 
     fn shipment<'a>(
@@ -207,8 +243,8 @@ impl Fields {
         key: Option<&'a v1::ShipmentKey>,
     ) -> Option<ShipmentKey<'a>> {
         let (ebp, order) = key.map_or(("", ""), |k| (k.ebp_code.as_str(), k.order_no.as_str()));
-        let ebp_code = self.parse(at, "shipment.ebpCode", ebp, EntCode::parse_str);
-        let order_no = self.text(at, "shipment.orderNo", order);
+        let ebp_code = self.ent(at, "shipment.ebpCode", ebp);
+        let order_no = self.text(at, "shipment.orderNo", order, 60);
         Some(ShipmentKey {
             ebp_code: ebp_code?,
             order_no: order_no?,
