@@ -10,7 +10,6 @@
 //! still verifies; the purge is itself an audit record. Records, hashing and verification are
 //! pure; the store writes and reads them.
 
-pub mod hex;
 mod purge;
 mod record;
 mod verify;

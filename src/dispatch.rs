@@ -554,7 +554,11 @@ impl Worker {
         let shipment = job.delivery.shipment.clone().unwrap_or_default();
         let letter = DeadLetter {
             id: if job.delivery.message_id.is_empty() {
-                format!("{}:row:{}", self.agency.name(), dead::to_hex(&job.key))
+                format!(
+                    "{}:row:{}",
+                    self.agency.name(),
+                    crate::hex::encode(&job.key)
+                )
             } else {
                 job.delivery.message_id.clone()
             },
@@ -566,7 +570,7 @@ impl Worker {
             reason,
             attempts: job.attempts.clone(),
             at: unix_millis(),
-            body: dead::to_hex(&row),
+            body: crate::hex::encode(&row),
         };
         let store = self.store.clone();
         let stats = self.stats.clone();

@@ -58,6 +58,9 @@ pub struct Plan {
     pub kind: Option<MessageKind>,
     /// Per block.
     pub blocks: Vec<BlockPlan>,
+    /// The first block's shipment (`ebpCode`, `orderNo`), when it names one: for the call's
+    /// log span.
+    pub shipment: Option<(String, String)>,
 }
 
 impl Plan {
@@ -108,6 +111,15 @@ pub fn plan_xml(
         sender.to_owned()
     };
     let mut blocks = Vec::with_capacity(message.blocks.len());
+    let shipment = message.blocks.first().and_then(|b| match &b.body {
+        Body::Ceb(doc) => crate::correlate::key_of(doc).map(|k| {
+            (
+                k.ebp_code.as_str().to_owned(),
+                k.order_no.as_str().to_owned(),
+            )
+        }),
+        _ => None,
+    });
     let kind = message.kind;
     let blocks_in = std::mem::take(&mut message.blocks);
     for (i, block) in blocks_in.into_iter().enumerate() {
@@ -162,6 +174,7 @@ pub fn plan_xml(
         sender,
         kind: Some(message.kind),
         blocks,
+        shipment,
     })
 }
 
@@ -211,6 +224,7 @@ pub fn plan_typed(
         id: key.to_owned(),
         sender: sender.to_owned(),
         kind: None,
+        shipment: None,
         blocks: vec![BlockPlan {
             index: 1,
             key: key.to_owned(),

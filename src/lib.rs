@@ -30,6 +30,7 @@ pub mod config;
 pub mod correlate;
 pub mod dispatch;
 pub mod domain;
+pub mod hex;
 pub mod ingest;
 pub mod ledger;
 pub mod node;

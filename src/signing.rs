@@ -17,7 +17,7 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, Verifying
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::audit::hex;
+use crate::hex;
 
 /// The key file's name in the store's folder.
 pub const KEY_FILE: &str = "signing.key";

@@ -11,6 +11,8 @@
 #[path = "support/node.rs"]
 #[allow(dead_code)]
 mod node;
+#[path = "support/typed.rs"]
+mod typed_pb;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -30,6 +32,7 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
+use typed_pb::{fx_pb, inspection_pb, tax_pb};
 
 // ---------------------------------------------------------------------------------------------
 // Known failures: server defects found by this corpus (see the report of issue 6). A case named
@@ -1824,70 +1827,6 @@ fn cut_error(text: &str, at: usize) -> &'static str {
             "malformed XML: syntax error: tag not closed"
         }
         _ => "unexpected end of document",
-    }
-}
-
-fn tax_pb() -> v1::TaxDeclaration {
-    v1::TaxDeclaration {
-        shipment: Some(v1::ShipmentKey {
-            ebp_code: "3301960001".into(),
-            order_no: "SW0001".into(),
-        }),
-        assure_code: "3301960001".into(),
-        buyer_id_number: "11010519491231002X".into(),
-        freight: "10".into(),
-        insured_fee: "0".into(),
-        lines: vec![v1::TaxLine {
-            gnum: 1,
-            gcode: "3304990099".into(),
-            goods_value: "199".into(),
-            indivisible: false,
-            customs_tax: "0".into(),
-            value_added_tax: "22.38".into(),
-            consumption_tax: "25.82".into(),
-        }],
-        customs_tax: "0".into(),
-        value_added_tax: "22.38".into(),
-        consumption_tax: "25.82".into(),
-    }
-}
-
-fn fx_pb() -> v1::FxSettlement {
-    v1::FxSettlement {
-        shipment: Some(v1::ShipmentKey {
-            ebp_code: "3301960001".into(),
-            order_no: "SW0001".into(),
-        }),
-        pay_code: "3301960002".into(),
-        pay_transaction_id: "PT1".into(),
-        payer_id_type: "1".into(),
-        payer_id_number: "11010519491231002X".into(),
-        payer_name: "张三".into(),
-        amount_cny: "71".into(),
-        settle_currency: "502".into(),
-        settle_amount: "10".into(),
-        rate: "7.1".into(),
-        settle_time: "20261124080000".into(),
-    }
-}
-
-fn inspection_pb() -> v1::InspectionDeclaration {
-    v1::InspectionDeclaration {
-        shipment: Some(v1::ShipmentKey {
-            ebp_code: "3301960001".into(),
-            order_no: "SW0001".into(),
-        }),
-        declarant: "3301960001".into(),
-        app_time: "20261124080000".into(),
-        lines: vec![v1::InspectionLine {
-            gnum: 1,
-            gcode: "1901101000".into(),
-            gname: "婴儿配方奶粉".into(),
-            origin: "502".into(),
-            qty: "2".into(),
-            unit: "007".into(),
-            inspection: true,
-        }],
     }
 }
 

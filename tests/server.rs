@@ -1,5 +1,8 @@
 //! The gateway over real gRPC on a loopback port, with a real sled store on disk.
 
+#[path = "support/typed.rs"]
+#[allow(dead_code)]
+mod typed_pb;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -209,28 +212,7 @@ async fn typed_declarations_are_validated_and_stored() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path()).await;
     let mut client = server.client().await;
-    let tax = v1::TaxDeclaration {
-        shipment: Some(v1::ShipmentKey {
-            ebp_code: "3301960001".into(),
-            order_no: "SW0001".into(),
-        }),
-        assure_code: "3301960001".into(),
-        buyer_id_number: "11010519491231002X".into(),
-        freight: "10".into(),
-        insured_fee: "0".into(),
-        lines: vec![v1::TaxLine {
-            gnum: 1,
-            gcode: "3304990099".into(),
-            goods_value: "199".into(),
-            indivisible: false,
-            customs_tax: "0".into(),
-            value_added_tax: "22.38".into(),
-            consumption_tax: "25.82".into(),
-        }],
-        customs_tax: "0".into(),
-        value_added_tax: "22.38".into(),
-        consumption_tax: "25.82".into(),
-    };
+    let tax = typed_pb::tax_pb();
     let request = |tax: v1::TaxDeclaration, key: &str| v1::SubmitRequest {
         sender: "3301960001".into(),
         idempotency_key: key.into(),

@@ -146,7 +146,7 @@ fn orphan(r: &v1::AgencyReceipt) -> DeadLetter {
         reason: format!("receipt for message {} that was never routed", r.message_id),
         attempts: Vec::new(),
         at: crate::dispatch::unix_millis(),
-        body: dead::to_hex(&r.encode_to_vec()),
+        body: crate::hex::encode(&r.encode_to_vec()),
     }
 }
 

@@ -165,7 +165,6 @@ impl Gateway {
         }
         match request.payload {
             Some(v1::submit_request::Payload::CebXml(bytes)) => {
-                let key = xml_key(&bytes);
                 let plan = if bytes.len() > self.state.blocking_above_bytes {
                     let state = self.state.clone();
                     tokio::task::spawn_blocking(move || plan_xml(&bytes, &sender, &state))
@@ -174,8 +173,8 @@ impl Gateway {
                 } else {
                     plan_xml(&bytes, &sender, &self.state)?
                 };
-                if let Some((ebp_code, order_no)) = key {
-                    record_shipment(&ebp_code, &order_no);
+                if let Some((ebp_code, order_no)) = &plan.shipment {
+                    record_shipment(ebp_code, order_no);
                 }
                 Ok(plan)
             }
@@ -280,8 +279,6 @@ fn root_of(text: &str) -> &str {
 
 /// Longest key value a span takes (a key is far shorter; a client's junk is cut).
 const SPAN_VALUE_BYTES: usize = 64;
-/// How far into a message the loose scan for its first shipment key looks.
-const KEY_SCAN_BYTES: usize = 16 * 1024;
 
 /// Records the shipment key on the call's span (empty parts are left out).
 fn record_shipment(ebp_code: &str, order_no: &str) {
@@ -299,37 +296,6 @@ fn cut(text: &str, bytes: usize) -> &str {
         end -= 1;
     }
     &text[..end]
-}
-
-/// The first block's shipment key in a CEB message, for the call's span (not looked for when
-/// the span is off).
-fn xml_key(message: &[u8]) -> Option<(String, String)> {
-    if tracing::Span::current().is_disabled() {
-        return None;
-    }
-    let text = |name| element_text(message, name).unwrap_or_default().to_owned();
-    Some((text("ebpCode"), text("orderNo")))
-}
-
-/// The text of the first `name` element of a CEB message (any namespace prefix), read loosely
-/// for the span: the first block's shipment key. `None` when absent, empty or odd.
-fn element_text<'a>(message: &'a [u8], name: &str) -> Option<&'a str> {
-    let head = &message[..message.len().min(KEY_SCAN_BYTES)];
-    let tag = format!("{name}>");
-    let at = head
-        .windows(tag.len())
-        .enumerate()
-        .find(|(i, w)| {
-            *w == tag.as_bytes()
-                && i.checked_sub(1)
-                    .is_some_and(|b| matches!(head[b], b'<' | b':'))
-        })?
-        .0;
-    let rest = &head[at + tag.len()..];
-    let end = rest.iter().position(|&b| b == b'<')?;
-    let text = std::str::from_utf8(&rest[..end]).ok()?.trim();
-    let plain = !text.is_empty() && text.len() <= SPAN_VALUE_BYTES && !text.contains('&');
-    plain.then_some(text)
 }
 
 type ReplyStream = Pin<Box<dyn Stream<Item = Result<v1::SubmitReply, Status>> + Send>>;
@@ -418,16 +384,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_first_key_is_read_loosely_for_the_span() {
-        let xml = b"<ceb:CEB311Message><ceb:OrderHead><ceb:ebpCode>3301960001</ceb:ebpCode>\
-            <ceb:preOrderNo/><ceb:orderNo> SW1 </ceb:orderNo></ceb:OrderHead>\
-            <ceb:OrderHead><ceb:orderNo>SW2</ceb:orderNo></ceb:OrderHead></ceb:CEB311Message>";
-        assert_eq!(element_text(xml, "ebpCode"), Some("3301960001"));
-        assert_eq!(element_text(xml, "orderNo"), Some("SW1"));
-        assert_eq!(element_text(b"<orderNo>A&amp;B</orderNo>", "orderNo"), None);
-        assert_eq!(element_text(b"<xorderNo>A</xorderNo>", "orderNo"), None);
-        assert_eq!(element_text(b"<orderNo></orderNo>", "orderNo"), None);
-        assert_eq!(element_text(b"<orderNo>unterminated", "orderNo"), None);
+    fn span_values_are_cut_on_a_character_boundary() {
         assert_eq!(cut("张三丰", 4), "张");
+        assert_eq!(cut("SW1", 64), "SW1");
     }
 }

@@ -233,22 +233,11 @@ fn pb_key(ebp: &str, order_no: &str) -> v1::ShipmentKey {
 
 /// A page token: the last key of the page, hex.
 pub(super) fn encode_token(key: &[u8]) -> String {
-    crate::dispatch::dead::to_hex(key)
+    crate::hex::encode(key)
 }
 
 /// The key of a page token.
 pub(super) fn decode_token(token: &str) -> Result<Vec<u8>, Status> {
-    let bad = || Status::invalid_argument("page_token: not a token this gateway gave out");
-    if token.len() % 2 != 0 {
-        return Err(bad());
-    }
-    (0..token.len())
-        .step_by(2)
-        .map(|i| {
-            token
-                .get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(bad)
-        })
-        .collect()
+    crate::hex::decode(token)
+        .ok_or_else(|| Status::invalid_argument("page_token: not a token this gateway gave out"))
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::hex::serde32;
+use crate::hex::serde32;
 
 /// The hash the first record of a log chains from.
 pub const GENESIS: [u8; 32] = [0; 32];

@@ -1,8 +1,8 @@
 //! Walking the chain: each record must link to the one before (or to the checkpoint) and
 //! give its own hash. Pure: the records come in as (key, bytes), in key order.
 
-use super::hex;
 use super::record::{Checkpoint, Record, Tip};
+use crate::hex;
 
 /// The result of walking the log.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,8 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{AuditArgs, AuditCommand};
-use crate::audit::{self, hex};
+use crate::audit;
+use crate::hex;
 use crate::store::{Store, StoreConfig};
 
 /// Exit code: the log verifies.

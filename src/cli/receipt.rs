@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{ReceiptArgs, ReceiptCommand};
-use crate::audit::hex;
+use crate::hex;
 use crate::signing;
 
 /// Exit code: the receipt is valid.

@@ -1,4 +1,5 @@
-//! Lowercase hex, for hashes and keys in audit records, receipts and the command line (pure).
+//! Lowercase hex (pure): hashes and keys in audit records and receipts, dead-letter bodies,
+//! page tokens, the command line.
 
 /// `bytes` as lowercase hex.
 pub fn encode(bytes: &[u8]) -> String {
