@@ -281,6 +281,9 @@ fn the_acknowledgement_follows_an_fsync_of_the_data_file() {
             "-qq",
             "-e",
             "trace=openat,pwrite64,write,fsync,fdatasync",
+            // Whole buffers, so that the write carrying the acknowledged key can be found.
+            "-s",
+            "1000000",
             "-o",
             &trace_arg,
         ],
@@ -320,16 +323,35 @@ fn the_acknowledgement_follows_an_fsync_of_the_data_file() {
         .iter()
         .position(|l| l.contains("write(1, \"acked"))
         .expect("the acknowledgement is in the trace");
-    let last_write = lines[..first_ack]
+    let key = lines[first_ack]
+        .split("acked ")
+        .nth(1)
+        .and_then(|rest| rest.split('\\').next())
+        .expect("the acknowledged key");
+    // The write that carried the acknowledged event. Later writes may belong to the next
+    // group, which the writer stages while this one's acknowledgement is on its way.
+    let carries_key = |l: &str| {
+        l.match_indices(key).any(|(at, _)| {
+            !l[at + key.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+    };
+    let key_write = lines[..first_ack]
         .iter()
-        .rposition(|l| on_data(l, "pwrite64"))
+        .position(|l| on_data(l, "pwrite64") && carries_key(l))
         .expect("the event was written to the data file before it was acknowledged");
-    let synced = lines[last_write..first_ack]
+    let synced = lines[key_write..first_ack]
         .iter()
         .any(|l| on_data(l, "fsync") || on_data(l, "fdatasync"));
     assert!(
         synced,
-        "no fsync of the data file between its last write and the acknowledgement:\n{}",
-        lines[last_write..=first_ack].join("\n")
+        "no fsync of the data file between the write of {key} and its acknowledgement:\n{}",
+        lines[key_write..=first_ack]
+            .iter()
+            .map(|l| l.chars().take(160).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
