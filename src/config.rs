@@ -40,6 +40,47 @@ pub struct Config {
     pub limits: Limits,
     /// `[audit]`: how long the audit log is kept, and the key receipts are signed with.
     pub audit: Audit,
+    /// `[tls]`: the server's certificate, mutual TLS and the register of client identities.
+    pub tls: Tls,
+}
+
+/// `[tls]`. With no certificate the server speaks plaintext, which it does on a loopback
+/// address only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tls {
+    /// PEM file of the server's certificate chain; empty: plaintext (loopback only).
+    pub cert: String,
+    /// PEM file of the server's private key.
+    pub key: String,
+    /// PEM file of the CA(s) that sign the clients' certificates (mutual TLS); empty: no
+    /// client certificate is asked for, and every caller is anonymous.
+    pub client_ca: String,
+    /// `required` (the handshake fails without a client certificate) or `optional` (a caller
+    /// without one is anonymous: health checks only).
+    pub client_auth: ClientAuth,
+    /// TOML file of the register of identities: which certificate (by SHA-256 fingerprint or
+    /// subject) is which enterprise, agency or operator, and which are revoked. Re-read when
+    /// it changes.
+    pub register: String,
+}
+
+impl Tls {
+    /// Whether the server speaks TLS.
+    pub fn enabled(&self) -> bool {
+        !self.cert.is_empty()
+    }
+}
+
+/// Whether a client certificate is required.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    /// The handshake fails without one.
+    #[default]
+    Required,
+    /// A caller without one is anonymous.
+    Optional,
 }
 
 /// `[limits]`.
@@ -182,6 +223,12 @@ pub struct Agencies {
     pub fx: String,
     /// Tax.
     pub tax: String,
+    /// PEM file of the CA of the agencies' certificates (for https:// endpoints).
+    pub ca: String,
+    /// PEM file of the certificate the gateway presents to the agencies (mutual TLS).
+    pub cert: String,
+    /// PEM file of that certificate's private key.
+    pub key: String,
 }
 
 impl Agencies {
@@ -195,6 +242,15 @@ impl Agencies {
             Agency::Tax => &self.tax,
         };
         (!url.is_empty()).then_some(url.as_str())
+    }
+
+    /// What the gateway presents when it connects to an agency.
+    pub fn client_tls(&self) -> crate::client::ClientTls {
+        crate::client::ClientTls {
+            ca: folder(&self.ca),
+            cert: folder(&self.cert),
+            key: folder(&self.key),
+        }
     }
 }
 
@@ -357,6 +413,7 @@ impl Config {
             log,
             limits,
             audit,
+            tls,
         } = self;
         let window = &mut server.stream_window;
         let counts = [
@@ -432,6 +489,30 @@ impl Config {
         for (var, url) in urls {
             set(env, var, URL, |v| Some(v.to_owned()), url)?;
         }
+        let files = [
+            ("SINGLE_WINDOW_AGENCIES_CA", &mut agencies.ca),
+            ("SINGLE_WINDOW_AGENCIES_CERT", &mut agencies.cert),
+            ("SINGLE_WINDOW_AGENCIES_KEY", &mut agencies.key),
+            ("SINGLE_WINDOW_TLS_CERT", &mut tls.cert),
+            ("SINGLE_WINDOW_TLS_KEY", &mut tls.key),
+            ("SINGLE_WINDOW_TLS_CLIENT_CA", &mut tls.client_ca),
+            ("SINGLE_WINDOW_TLS_REGISTER", &mut tls.register),
+        ];
+        for (var, file) in files {
+            set(env, var, FILE, |v| Some(v.to_owned()), file)?;
+        }
+        let client_auth = |v: &str| match v {
+            "required" => Some(ClientAuth::Required),
+            "optional" => Some(ClientAuth::Optional),
+            _ => None,
+        };
+        set(
+            env,
+            "SINGLE_WINDOW_TLS_CLIENT_AUTH",
+            "required or optional",
+            client_auth,
+            &mut tls.client_auth,
+        )?;
         set(
             env,
             "SINGLE_WINDOW_ADMIN_LISTEN",
@@ -616,6 +697,7 @@ mod tests {
         let keys = every_key();
         for section in [
             "server", "rules", "store", "dispatch", "agencies", "admin", "log", "limits", "audit",
+            "tls",
         ] {
             assert!(
                 keys.get(section).is_some_and(toml::Value::is_table),

@@ -19,13 +19,17 @@
 //! - [`node`]: one gateway process: server, dispatcher and the in-process simulated agencies;
 //! - [`telemetry`]: metric names, the Prometheus recorder;
 //! - [`config`]: the gateway's configuration: defaults (`config/default.toml`), file, environment;
-//! - [`cli`]: the command-line front end (`single-window validate …`).
+//! - [`cli`]: the command-line front end (`single-window validate …`);
+//! - [`client`]: how this binary connects to a gRPC server (plaintext or TLS, mutual TLS);
+//! - [`auth`]: who a caller is (certificate → register) and what each role may do (pure).
 
 pub mod admin;
 pub mod api;
 pub mod audit;
+pub mod auth;
 pub mod ceb;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod correlate;
 pub mod dispatch;
