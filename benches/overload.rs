@@ -66,7 +66,7 @@ async fn bench(limit: usize, first_seed: u64) {
         ..State::new(rules.clone(), store)
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(api::run(listener, state, async {
+    let server = tokio::spawn(api::run(listener, state, Default::default(), async {
         let _ = stopped.await;
     }));
     let mut channels = Vec::new();

@@ -17,11 +17,14 @@
 //! connections are told to go away; `run` returns once the calls in flight are answered.
 
 mod agency;
+mod calls;
 mod gateway;
+pub mod identify;
 mod limits;
 pub mod observe;
 mod shipments;
 mod status;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,7 +42,9 @@ use crate::rules::Rules;
 use crate::store::Store;
 
 pub use agency::{AgencySide, ReceiptStats};
+pub use calls::CallNote;
 pub use gateway::Gateway;
+pub use tls::Security;
 
 /// What the handlers share.
 pub struct State {
@@ -59,6 +64,8 @@ pub struct State {
     /// Audit retention and the receipts' signing key (`[audit]`).
     pub audit: crate::config::Audit,
     pub limits: Limits,
+    /// TLS, mutual TLS and the register of identities (`[tls]`).
+    pub tls: crate::config::Tls,
 }
 
 impl State {
@@ -75,6 +82,7 @@ impl State {
             receipts: ReceiptStats::default(),
             limits: defaults.limits,
             audit: defaults.audit,
+            tls: defaults.tls,
         }
     }
 }
@@ -101,10 +109,12 @@ const MAX_PENDING_RESETS: usize = 20;
 /// Streams the server may reset on a connection for the client's errors before closing it.
 const MAX_ERROR_RESETS: usize = 1024;
 
-/// Serves on `listener` until `shutdown` completes.
+/// Serves on `listener` until `shutdown` completes, with `security`'s TLS (or plaintext) and
+/// its register of identities.
 pub async fn run(
     listener: TcpListener,
     state: Arc<State>,
+    security: Security,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
@@ -139,12 +149,18 @@ pub async fn run(
         );
     };
     let limits = state.limits.clone();
+    let audit_store = state.store.clone();
     let agency_side = AgencySide::new(state.clone());
     let gateway = GatewayServer::new(Gateway::new(state, closed))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     let timeout_ms = u64::try_from(limits.request_timeout_ms.get()).unwrap_or(u64::MAX);
-    Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = security.tls {
+        builder = builder.tls_config(tls)?;
+    }
+    let observe = observe::ObserveLayer::new(draining).identifying(security.registry, audit_store);
+    builder
         .timeout(Duration::from_millis(timeout_ms))
         .max_concurrent_streams(u32_of(limits.h2_max_concurrent_streams))
         .http2_max_header_list_size(u32_of(limits.h2_max_header_list_bytes))
@@ -152,7 +168,7 @@ pub async fn run(
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_RESETS))
         .http2_max_local_error_reset_streams(Some(MAX_ERROR_RESETS))
-        .layer(observe::ObserveLayer::new(draining))
+        .layer(observe)
         .layer(limits::ShedLayer::new(&limits))
         .add_service(health)
         .add_service(reflection)

@@ -185,18 +185,43 @@ pub struct AgencySimArgs {
     /// Messages' receipts queued for the reporter before deliveries wait [default: 4096].
     #[arg(long, value_name = "N")]
     pub queue: Option<usize>,
+    /// PEM file of the CA that signs the gateway's certificate (needed for an https://
+    /// --gateway).
+    #[arg(long, value_name = "PEM")]
+    pub gateway_tls_ca: Option<PathBuf>,
+    /// PEM file of the certificate the simulator presents to the gateway, for mutual TLS
+    /// (with --gateway-tls-key).
+    #[arg(long, value_name = "PEM")]
+    pub gateway_tls_cert: Option<PathBuf>,
+    /// PEM file of the private key of --gateway-tls-cert.
+    #[arg(long, value_name = "PEM")]
+    pub gateway_tls_key: Option<PathBuf>,
+    /// PEM file of the certificate to serve TLS with (with --tls-key); the simulator's URL
+    /// is then https://. Plaintext when absent.
+    #[arg(long, value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file of the private key of --tls-cert.
+    #[arg(long, value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM file of the CA the gateway's client certificate must be signed by: mutual TLS,
+    /// a gateway without such a certificate is refused at the handshake (with --tls-cert).
+    #[arg(long, value_name = "PEM")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// Arguments of `dead-letters`.
 #[derive(Debug, clap::Args)]
 pub struct DeadLettersArgs {
-    /// The gateway.
+    /// The gateway: http:// (plaintext) or https:// (TLS, with --tls-ca).
     #[arg(
         long,
         env = "SINGLE_WINDOW_SERVER",
         default_value = "http://127.0.0.1:50051"
     )]
     pub server: String,
+    /// TLS to the gateway (for an https:// --server).
+    #[command(flatten)]
+    pub tls: crate::client::ClientTls,
     /// What to do.
     #[command(subcommand)]
     pub command: DeadLettersCommand,
@@ -227,9 +252,12 @@ pub enum DeadLettersCommand {
 /// Arguments of `load`.
 #[derive(Debug, clap::Args)]
 pub struct LoadArgs {
-    /// A running gateway; an embedded one when absent.
+    /// A running gateway (http:// or https://); an embedded one when absent.
     #[arg(long)]
     pub server: Option<String>,
+    /// TLS to the gateway (for an https:// --server).
+    #[command(flatten)]
+    pub tls: crate::client::ClientTls,
     /// Shipments to send (4 messages each).
     #[arg(long, default_value_t = 2500)]
     pub shipments: usize,
@@ -290,13 +318,16 @@ const CHECK_CONFIG_EXIT_CODES: &str = "Exit codes:
 /// Arguments of `submit`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SubmitArgs {
-    /// The gateway.
+    /// The gateway: http:// (plaintext) or https:// (TLS, with --tls-ca).
     #[arg(
         long,
         env = "SINGLE_WINDOW_SERVER",
         default_value = "http://127.0.0.1:50051"
     )]
     pub server: String,
+    /// TLS to the gateway (for an https:// --server).
+    #[command(flatten)]
+    pub tls: crate::client::ClientTls,
     /// Sending enterprise; the message's BaseTransfer/copCode when absent.
     #[arg(long, default_value = "")]
     pub sender: String,
@@ -323,13 +354,16 @@ pub struct SubmitArgs {
 /// Arguments of `status`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StatusArgs {
-    /// The gateway.
+    /// The gateway: http:// (plaintext) or https:// (TLS, with --tls-ca).
     #[arg(
         long,
         env = "SINGLE_WINDOW_SERVER",
         default_value = "http://127.0.0.1:50051"
     )]
     pub server: String,
+    /// TLS to the gateway (for an https:// --server).
+    #[command(flatten)]
+    pub tls: crate::client::ClientTls,
     /// The shipment as EBPCODE/ORDERNO (the platform's code, a slash, the order number).
     #[arg(
         value_name = "EBPCODE/ORDERNO",
@@ -351,13 +385,16 @@ pub struct StatusArgs {
 /// Arguments of `watch`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct WatchArgs {
-    /// The gateway.
+    /// The gateway: http:// (plaintext) or https:// (TLS, with --tls-ca).
     #[arg(
         long,
         env = "SINGLE_WINDOW_SERVER",
         default_value = "http://127.0.0.1:50051"
     )]
     pub server: String,
+    /// TLS to the gateway (for an https:// --server).
+    #[command(flatten)]
+    pub tls: crate::client::ClientTls,
     /// Start after this sequence number (the last one seen, to resume); 0 from the first
     /// event on file.
     #[arg(long, value_name = "N", default_value_t = 0)]

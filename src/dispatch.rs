@@ -22,11 +22,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use metrics::{counter, histogram};
 use prost::Message;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::Code;
 use tracing::Instrument as _;
 
@@ -97,17 +98,22 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     /// Starts one worker per agency in `endpoints` (agency → gRPC URL), until `closing` turns
-    /// true.
+    /// true. An `http://` URL is plaintext; an `https://` one is TLS with `tls` (the agencies'
+    /// CA and, for mutual TLS, the gateway's certificate and key): an error when `tls` lacks
+    /// the CA or a file cannot be read.
     pub fn start(
         store: &Store,
         endpoints: &BTreeMap<Agency, String>,
         config: DispatchConfig,
         closing: watch::Receiver<bool>,
-    ) -> Result<Dispatcher, tonic::transport::Error> {
+        tls: &crate::client::ClientTls,
+    ) -> anyhow::Result<Dispatcher> {
         let mut stats = BTreeMap::new();
         let mut tasks = Vec::new();
         for (agency, url) in endpoints {
-            let channel = Endpoint::from_shared(url.clone())?
+            let channel = tls
+                .endpoint(url)
+                .with_context(|| format!("agency {}: {url}", agency.name()))?
                 .connect_timeout(config.timeout)
                 .tcp_nodelay(true)
                 .connect_lazy();

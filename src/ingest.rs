@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::policy::Holders;
 use crate::ceb::encode::{
     encode, receipt_for, receipt_kind, receipt_message, set_outcome, Outcome as CebOutcome,
 };
@@ -45,6 +46,8 @@ pub struct BlockPlan {
     pub verdict: Verdict,
     /// The CEB receipt block for it (XML senders), as if accepted.
     pub receipt: Option<Document<'static>>,
+    /// Who may send it (the fields that must name the sender).
+    pub holders: Holders,
 }
 
 /// A decoded submission and what to do with each block.
@@ -54,6 +57,8 @@ pub struct Plan {
     pub id: String,
     /// The sender the keys are scoped to.
     pub sender: String,
+    /// The message's `copCode` (CEB only): the enterprise that transmitted it.
+    pub cop: Option<String>,
     /// The message kind, for the receipt (CEB only).
     pub kind: Option<MessageKind>,
     /// Per block.
@@ -105,6 +110,7 @@ pub fn plan_xml(
     let now = ReceiptTime::from_unix_millis(received_at);
     let text = ceb::to_utf8(bytes, &rules.limits)?;
     let mut message = ceb::decode_str(&text, &rules.limits)?;
+    let cop = message.sender().map(str::to_owned);
     let sender = if sender.is_empty() {
         message.sender().unwrap_or_default().to_owned()
     } else {
@@ -133,6 +139,7 @@ pub fn plan_xml(
             None => (STATUS_ACCEPTED, "accepted".to_owned()),
             Some(first) => (ReturnStatus(first.code.unwrap_or(-1)), first.to_string()),
         };
+        let holders = crate::auth::policy::holders(&block.body);
         let pre_no = pre_no(&key);
         let receipt = receipt_for(
             &block,
@@ -167,11 +174,13 @@ pub fn plan_xml(
             key,
             verdict,
             receipt,
+            holders,
         });
     }
     Ok(Plan {
         id: message.guid.to_string(),
         sender,
+        cop,
         kind: Some(message.kind),
         blocks,
         shipment,
@@ -223,6 +232,7 @@ pub fn plan_typed(
     Plan {
         id: key.to_owned(),
         sender: sender.to_owned(),
+        cop: None,
         kind: None,
         shipment: None,
         blocks: vec![BlockPlan {
@@ -230,6 +240,7 @@ pub fn plan_typed(
             key: key.to_owned(),
             verdict,
             receipt: None,
+            holders: crate::auth::policy::holders(&declaration.body),
         }],
     }
 }

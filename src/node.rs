@@ -1,7 +1,9 @@
 //! One gateway process: the gRPC server, the dispatcher that delivers the outbox to the
 //! agencies, and, for each agency with no endpoint configured, the agency simulator inside
 //! the process (the embedded default). The simulated agencies are reached over loopback gRPC
-//! and report their receipts to the gateway's own port, like real ones.
+//! and report their receipts to the gateway's own port, like real ones; when the gateway
+//! serves TLS they report through a plaintext port of their own on 127.0.0.1 instead (they hold
+//! no certificate), which is trusted as any loopback caller is.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::api::{self, State};
+use crate::api::{self, Security, State};
 use crate::config::Agencies;
 use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::domain::Agency;
@@ -55,18 +57,42 @@ impl Node {
         dispatch: DispatchConfig,
         sim: SimConfig,
     ) -> anyhow::Result<Node> {
-        let url = format!("http://{}", listener.local_addr()?);
+        let security = Security::load(&state.tls)?;
+        let addr = listener.local_addr()?;
+        security.check_address("server.listen", addr)?;
+        let scheme = if security.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let url = format!("{scheme}://{addr}");
         let simulated: Vec<Agency> = Agency::ALL
             .into_iter()
             .filter(|a| agencies.endpoint(*a).is_none())
             .collect();
+        // Where the simulated agencies report their receipts.
+        let internal = if security.tls.is_some() && !simulated.is_empty() {
+            let internal = TcpListener::bind(("127.0.0.1", 0)).await?;
+            tracing::warn!(
+                port = internal.local_addr()?.port(),
+                "simulated agencies report through a plaintext loopback port (configure the \
+                 agencies' endpoints in production)"
+            );
+            Some(internal)
+        } else {
+            None
+        };
+        let reports_to = match &internal {
+            Some(internal) => format!("http://{}", internal.local_addr()?),
+            None => url.clone(),
+        };
         let sims = if simulated.is_empty() {
             None
         } else {
             Some(
                 sim::spawn(SimConfig {
                     agencies: simulated,
-                    gateway: Some(url.clone()),
+                    gateway: Some(reports_to),
                     ledger: Some(state.store.path().join(SIM_LEDGER)),
                     ..sim
                 })
@@ -84,17 +110,50 @@ impl Node {
             })
             .collect();
         let (closing, closed) = watch::channel(false);
-        let dispatcher = Dispatcher::start(&state.store, &endpoints, dispatch, closed.clone())?;
+        let dispatcher = Dispatcher::start(
+            &state.store,
+            &endpoints,
+            dispatch,
+            closed.clone(),
+            &agencies.client_tls(),
+        )?;
         tokio::spawn(crate::audit::run_purge(
             state.store.clone(),
             crate::audit::Policy::from(&state.audit),
             closed.clone(),
         ));
-        tokio::spawn(crate::admin::observer::run(state.store.clone(), closed));
+        tokio::spawn(crate::admin::observer::run(
+            state.store.clone(),
+            closed.clone(),
+        ));
+        if let Some(path) = security.register_file.clone() {
+            tokio::spawn(security.registry.clone().watch(path, closed.clone()));
+        }
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(api::run(listener, state.clone(), async move {
+        let stopped = async move {
             let _ = stopped.await;
-        }));
+        };
+        // The simulated agencies' port stops with the rest of the node.
+        let mut side_closed = closed.clone();
+        let side_stopped = async move {
+            let _ = side_closed.wait_for(|closing| *closing).await;
+        };
+        let plain = Security {
+            tls: None,
+            registry: security.registry.clone(),
+            register_file: None,
+        };
+        let main = api::run(listener, state.clone(), security, stopped);
+        let server = match internal {
+            None => tokio::spawn(main),
+            Some(internal) => {
+                let side = api::run(internal, state.clone(), plain, side_stopped);
+                tokio::spawn(async move {
+                    let (main, side) = tokio::join!(main, side);
+                    main.and(side)
+                })
+            }
+        };
         Ok(Node {
             url,
             state,

@@ -21,6 +21,11 @@
 //! textual forms), [`settings`] (flags and file), [`decide`] (pure decisions and receipts),
 //! [`ledger`] (the file format), `random`, `book` (state), `server` (the gRPC handler),
 //! `reporter`.
+//!
+//! TLS: the server serves plaintext, TLS (`--tls-cert`, `--tls-key`) or mutual TLS (with
+//! `--tls-client-ca`, the gateway must present a certificate that CA signed); the reporter
+//! reaches an `https://` gateway with `--gateway-tls-ca` (and `--gateway-tls-cert`,
+//! `--gateway-tls-key` for mutual TLS).
 
 pub mod config;
 pub mod decide;
@@ -40,7 +45,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-use tonic::transport::Server;
+use tonic::transport::{Server, ServerTlsConfig};
 
 use crate::pb::v1::agency_endpoint_server::AgencyEndpointServer;
 
@@ -70,12 +75,21 @@ pub async fn serve(
     sim.run(listener, shutdown).await
 }
 
+/// Checks `config` and reads its TLS files (`--tls-cert`, `--tls-key`, `--tls-client-ca`,
+/// `--gateway-tls-*`) as [`serve`] will, so that a caller can refuse a bad one before it binds.
+/// The error names the flag.
+pub fn check(config: &SimConfig) -> Result<(), ConfigError> {
+    config.check()?;
+    server::tls(config).map(drop)
+}
+
 /// Starts the simulator on `127.0.0.1:0` on the current runtime, for a gateway that runs its
 /// agencies in-process. Set `config.gateway` to `None` when the gateway's address is not
 /// known yet, then call [`Embedded::set_gateway`].
 pub async fn spawn(config: SimConfig) -> anyhow::Result<Embedded> {
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let addr = listener.local_addr()?;
+    let scheme = if config.serves_tls() { "https" } else { "http" };
     let (gateway, gateway_url) = watch::channel(config.gateway.clone());
     let sim = Sim::start(config, gateway_url)?;
     let (stop, stopped) = oneshot::channel::<()>();
@@ -83,7 +97,7 @@ pub async fn spawn(config: SimConfig) -> anyhow::Result<Embedded> {
         let _ = stopped.await;
     }));
     Ok(Embedded {
-        url: format!("http://{addr}"),
+        url: format!("{scheme}://{addr}"),
         addr,
         gateway,
         stop: Some(stop),
@@ -94,7 +108,8 @@ pub async fn spawn(config: SimConfig) -> anyhow::Result<Embedded> {
 /// A simulator running in this process; stopped by [`Embedded::stop`] or when dropped.
 #[derive(Debug)]
 pub struct Embedded {
-    /// Where it serves: `http://127.0.0.1:PORT`.
+    /// Where it serves: `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` when it serves TLS
+    /// (`SimConfig::tls_cert`).
     pub url: String,
     /// The same, as an address.
     pub addr: SocketAddr,
@@ -135,20 +150,24 @@ impl Drop for Embedded {
 /// A simulator ready to serve: ledger loaded, reporter running.
 struct Sim {
     agencies: Agencies,
+    /// TLS to serve with; plaintext when `None`.
+    tls: Option<ServerTlsConfig>,
     closing: Arc<watch::Sender<bool>>,
 }
 
 impl Sim {
-    /// Checks `config`, opens the ledger, starts the reporter and queues the receipts an
-    /// earlier run left unreported.
+    /// Checks `config`, reads its TLS files, opens the ledger, starts the reporter and queues
+    /// the receipts an earlier run left unreported.
     fn start(config: SimConfig, gateway: watch::Receiver<Option<String>>) -> anyhow::Result<Sim> {
         config.check()?;
+        let tls = server::tls(&config)?;
         let (book, pending) = Book::open(config.ledger.as_deref(), config.hold_ms)?;
         let book = Arc::new(book);
         let (closing, closed) = watch::channel(false);
         let reporter = Reporter::start(
             book.clone(),
             gateway,
+            config.gateway_tls.clone(),
             closed.clone(),
             config.report_in_flight,
             config.queue,
@@ -165,6 +184,7 @@ impl Sim {
         }
         Ok(Sim {
             agencies: Agencies::new(config, book, reporter, closed),
+            tls,
             closing: Arc::new(closing),
         })
     }
@@ -190,7 +210,11 @@ impl Sim {
         let endpoint = AgencyEndpointServer::new(self.agencies)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let served = Server::builder()
+        let mut server = Server::builder();
+        if let Some(tls) = self.tls {
+            server = server.tls_config(tls)?;
+        }
+        let served = server
             .add_service(health)
             .add_service(endpoint)
             .serve_with_incoming_shutdown(crate::api::incoming(listener), signal)

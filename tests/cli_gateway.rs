@@ -27,6 +27,7 @@ const SAMPLES: &str = "../shared/ceb/import";
 fn submit_args(server: &str, journal: &Path, files: &[&Path]) -> SubmitArgs {
     SubmitArgs {
         server: server.to_owned(),
+        tls: Default::default(),
         sender: String::new(),
         journal: journal.to_owned(),
         no_journal: false,
@@ -300,6 +301,7 @@ async fn submit_exit_codes_accepted_0_unreachable_and_undecodable_2_and_a_resume
 fn status_args(server: &str, shipment: &str, json: bool) -> StatusArgs {
     StatusArgs {
         server: server.to_owned(),
+        tls: Default::default(),
         shipment: Some(shipment.to_owned()),
         ebp: None,
         order_no: None,
@@ -395,6 +397,7 @@ async fn status_shows_a_released_shipment_and_watch_streams_its_events_in_order(
     assert!(events >= 6, "two released shipments: {events} events");
     let watch_args = WatchArgs {
         server: run.node.url.clone(),
+        tls: Default::default(),
         after: 0,
         enterprise: String::new(),
         json: true,

@@ -49,7 +49,7 @@ impl Server {
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let done = tokio::spawn(async move {
-            api::run(listener, state, async {
+            api::run(listener, state, Default::default(), async {
                 let _ = stopped.await;
             })
             .await

@@ -31,7 +31,7 @@ async fn start(dir: &Path) -> Server {
     let state = Arc::new(State::new(Arc::new(rules), store.clone()));
     let (stop, stopped) = oneshot::channel::<()>();
     let done = tokio::spawn(async move {
-        api::run(listener, state, async {
+        api::run(listener, state, Default::default(), async {
             let _ = stopped.await;
         })
         .await

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
-use super::State;
+use super::identify::{caller_of, note_of, refuse};
+use super::{CallNote, State};
+use crate::auth::{policy, Caller, Denied};
 use crate::correlate::AgencyReceipt;
 use crate::dispatch::dead::{self, DeadLetter};
 use crate::domain::{Agency, EntCode, ReturnStatus, ShipmentKey, Text};
@@ -44,8 +46,15 @@ impl AgencySide {
         AgencySide { state }
     }
 
-    /// Applies one receipt.
-    pub async fn report_one(&self, r: v1::AgencyReceipt) -> Result<v1::ReceiptAck, Status> {
+    /// Applies one receipt reported by `caller`: an agency reports only as itself, and only
+    /// for messages routed to it.
+    pub async fn report_one(
+        &self,
+        caller: &Caller,
+        note: &CallNote,
+        r: v1::AgencyReceipt,
+    ) -> Result<v1::ReceiptAck, Status> {
+        note.message_id(&r.message_id);
         let store = &self.state.store;
         let stats = &self.state.receipts;
         if r.receipt_id.is_empty() || r.message_id.is_empty() {
@@ -59,6 +68,7 @@ impl AgencySide {
                 r.agency
             ))
         })?;
+        policy::report(caller, agency).map_err(|d| refuse(note, &d))?;
         let store_err = |e| super::status::store(&e);
         let Some(routing) = ledger::routing(store, &r.message_id).map_err(store_err)? else {
             stats.orphans.fetch_add(1, Ordering::Relaxed);
@@ -69,10 +79,14 @@ impl AgencySide {
             return Ok(ack(v1::ReceiptOutcome::Orphan, detail, String::new()));
         };
         if routing.agency != r.agency {
-            return Err(Status::permission_denied(format!(
-                "message {} was routed to {}, not {}",
-                r.message_id, routing.agency, r.agency
-            )));
+            let denied = Denied {
+                unauthenticated: false,
+                reason: format!(
+                    "message {} was routed to {}, not {}",
+                    r.message_id, routing.agency, r.agency
+                ),
+            };
+            return Err(refuse(note, &denied));
         }
         let key = ShipmentKey {
             ebp_code: EntCode::parse_str(routing.ebp.clone())
@@ -156,7 +170,8 @@ impl Receipts for AgencySide {
         &self,
         request: Request<v1::AgencyReceipt>,
     ) -> Result<Response<v1::ReceiptAck>, Status> {
-        self.report_one(request.into_inner())
+        let (caller, note) = (caller_of(&request), note_of(&request));
+        self.report_one(&caller, &note, request.into_inner())
             .await
             .map(Response::new)
     }
@@ -214,6 +229,7 @@ impl Admin for AgencySide {
         &self,
         request: Request<v1::DeadLetterRequest>,
     ) -> Result<Response<v1::DeadLetter>, Status> {
+        note_of(&request).message_id(&request.get_ref().id);
         let id = request.into_inner().id;
         match dead::get(&self.state.store, &id).map_err(|e| super::status::store(&e))? {
             Some(letter) => Ok(Response::new(view(&letter))),
@@ -225,6 +241,8 @@ impl Admin for AgencySide {
         &self,
         request: Request<v1::DeadLetterRequest>,
     ) -> Result<Response<v1::ReplayReply>, Status> {
+        let (caller, note) = (caller_of(&request), note_of(&request));
+        note.message_id(&request.get_ref().id);
         let id = request.into_inner().id;
         let store = &self.state.store;
         let store_err = |e| super::status::store(&e);
@@ -251,7 +269,8 @@ impl Admin for AgencySide {
                 receipt.message_id
             )));
         }
-        let outcome = self.report_one(receipt).await?;
+        // Applied as the operator who replays it: the agency reported it before.
+        let outcome = self.report_one(&caller, &note, receipt).await?;
         dead::remove(store, &id, "replayed")
             .await
             .map_err(store_err)?;

@@ -11,8 +11,10 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument as _;
 
+use super::identify::{caller_of, note_of, refuse};
 use super::limits::Rates;
-use super::{shipments, status, State};
+use super::{shipments, status, CallNote, State};
+use crate::auth::{policy, Caller};
 use crate::ceb::encode::{encode, message_return};
 use crate::domain::{Body, Declaration, ReceiptTime};
 use crate::ingest::{self, block_outcome, Plan, Verdict};
@@ -52,15 +54,26 @@ impl Gateway {
         }
     }
 
-    /// Handles one submission: plan (decode + validate), commit the clean blocks together,
-    /// reply once every accepted block is on disk. The sender's rate limit is applied first, or,
-    /// when the sender is left to the message's `copCode`, once the message is decoded.
-    pub async fn submit_one(&self, request: v1::SubmitRequest) -> Result<v1::SubmitReply, Status> {
+    /// Handles one submission by `caller`: plan (decode + validate), check that the caller
+    /// sends every block in its own role, commit the clean blocks together, reply once every
+    /// accepted block is on disk. An enterprise always sends as itself. The sender's rate limit
+    /// is applied first, or, when the sender is left to the message's `copCode`, once the
+    /// message is decoded. The message id goes to the call's audit record (`note`).
+    pub async fn submit_one(
+        &self,
+        caller: &Caller,
+        note: &CallNote,
+        mut request: v1::SubmitRequest,
+    ) -> Result<v1::SubmitReply, Status> {
+        request.sender = policy::sender(caller, &request.sender).map_err(|d| refuse(note, &d))?;
         let sender_known = !request.sender.is_empty();
         if sender_known {
             self.rates.admit(&request.sender)?;
         }
         let mut plan = self.plan(request).await?;
+        note.message_id(&plan.id);
+        let holders: Vec<policy::Holders> = plan.blocks.iter().map(|b| b.holders.clone()).collect();
+        policy::submission(caller, plan.cop.as_deref(), &holders).map_err(|d| refuse(note, &d))?;
         if !sender_known {
             self.rates.admit(&plan.sender)?;
         }
@@ -306,7 +319,8 @@ impl v1::gateway_server::Gateway for Gateway {
         &self,
         request: Request<v1::SubmitRequest>,
     ) -> Result<Response<v1::SubmitReply>, Status> {
-        self.submit_one(request.into_inner())
+        let (caller, note) = (caller_of(&request), note_of(&request));
+        self.submit_one(&caller, &note, request.into_inner())
             .await
             .map(Response::new)
     }
@@ -317,6 +331,7 @@ impl v1::gateway_server::Gateway for Gateway {
         &self,
         request: Request<Streaming<v1::SubmitRequest>>,
     ) -> Result<Response<Self::SubmitStreamStream>, Status> {
+        let (caller, note) = (caller_of(&request), note_of(&request));
         let mut requests = request.into_inner();
         let (replies, out) = mpsc::channel(self.state.stream_window.max(1));
         let gateway = self.clone();
@@ -326,7 +341,7 @@ impl v1::gateway_server::Gateway for Gateway {
                 // HTTP/2 flow control then slows the client: nothing is buffered without bound.
                 while let Some(next) = requests.next().await {
                     let reply = match next {
-                        Ok(request) => gateway.submit_one(request).await,
+                        Ok(request) => gateway.submit_one(&caller, &note, request).await,
                         Err(status) => Err(status),
                     };
                     if replies.send(reply).await.is_err() {
@@ -343,17 +358,33 @@ impl v1::gateway_server::Gateway for Gateway {
         &self,
         request: Request<v1::GetShipmentRequest>,
     ) -> Result<Response<v1::ShipmentView>, Status> {
+        let (caller, note) = (caller_of(&request), note_of(&request));
         if let Some(key) = &request.get_ref().shipment {
             record_shipment(&key.ebp_code, &key.order_no);
+            note.message_id(&format!("{}/{}", key.ebp_code, key.order_no));
         }
-        shipments::get(&self.state.store, &self.state.rules, request.get_ref()).map(Response::new)
+        shipments::get(
+            &self.state.store,
+            &self.state.rules,
+            request.get_ref(),
+            &caller,
+        )
+        .map_err(|denied| match denied {
+            shipments::Refused::Denied(d) => refuse(&note, &d),
+            shipments::Refused::Status(status) => status,
+        })
+        .map(Response::new)
     }
 
     async fn list_shipments(
         &self,
         request: Request<v1::ListShipmentsRequest>,
     ) -> Result<Response<v1::ListShipmentsReply>, Status> {
-        shipments::list(&self.state.store, request.get_ref()).map(Response::new)
+        let (caller, note) = (caller_of(&request), note_of(&request));
+        let mut request = request.into_inner();
+        request.enterprise =
+            policy::listing(&caller, &request.enterprise).map_err(|d| refuse(&note, &d))?;
+        shipments::list(&self.state.store, &request).map(Response::new)
     }
 
     type WatchShipmentsStream = shipments::EventStream;
@@ -362,9 +393,13 @@ impl v1::gateway_server::Gateway for Gateway {
         &self,
         request: Request<v1::WatchShipmentsRequest>,
     ) -> Result<Response<Self::WatchShipmentsStream>, Status> {
+        let (caller, note) = (caller_of(&request), note_of(&request));
+        let mut request = request.into_inner();
+        request.enterprise =
+            policy::listing(&caller, &request.enterprise).map_err(|d| refuse(&note, &d))?;
         Ok(Response::new(shipments::watch(
             self.state.store.clone(),
-            request.into_inner(),
+            request,
             self.closing.clone(),
         )))
     }

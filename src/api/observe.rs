@@ -6,6 +6,12 @@
 //! stream, which would otherwise hold the drain until its deadline, ends (OK) once it has sent
 //! what the health service had for it (NOT_SERVING).
 //!
+//! Identity, when the layer is built [`ObserveLayer::identifying`]: the caller is found from
+//! the connection ([`Peer::caller`]) and checked against the call ([`auth::policy::gate`]); a
+//! caller refused here is answered UNAUTHENTICATED or PERMISSION_DENIED with the reason, and
+//! an admitted one goes on with its [`Caller`] and a [`CallNote`] in the request's extensions.
+//! Every call but a health check leaves an audit record ([`CallAudit`]) when it ends.
+//!
 //! `method` is the RPC's name from a fixed table (anything else is "other"); `code` is the
 //! gRPC status name, read from the response headers (a handler's error) or from the trailers
 //! at the end of the body (streams, and every successful call); a call whose client went away
@@ -25,6 +31,10 @@ use tokio::sync::watch;
 use tonic::{Code, Status};
 use tracing::{field, Instrument as _, Span};
 
+use super::calls::{CallAudit, CallNote};
+use super::identify::{Peer, Registry};
+use crate::auth;
+use crate::store::Store;
 use crate::telemetry::names;
 
 /// Turns on when shutdown begins; shared by the gate and the shutdown sequence.
@@ -67,12 +77,40 @@ impl Draining {
 #[derive(Debug, Clone)]
 pub struct ObserveLayer {
     draining: Draining,
+    identity: Option<Identity>,
+}
+
+/// Who the callers are, and where their calls are audited.
+#[derive(Clone)]
+struct Identity {
+    registry: Registry,
+    store: Store,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("registry", &self.registry)
+            .finish()
+    }
 }
 
 impl ObserveLayer {
     /// Observes every call; refuses new ones once `draining` is on.
     pub fn new(draining: Draining) -> ObserveLayer {
-        ObserveLayer { draining }
+        ObserveLayer {
+            draining,
+            identity: None,
+        }
+    }
+
+    /// Also identifies each caller by `registry`, admits it only to the calls its role may
+    /// make, and audits every call in `store`.
+    pub fn identifying(self, registry: Registry, store: Store) -> ObserveLayer {
+        ObserveLayer {
+            identity: Some(Identity { registry, store }),
+            ..self
+        }
     }
 }
 
@@ -83,6 +121,7 @@ impl<S> tower::Layer<S> for ObserveLayer {
         Observe {
             inner,
             draining: self.draining.clone(),
+            identity: self.identity.clone(),
         }
     }
 }
@@ -92,6 +131,7 @@ impl<S> tower::Layer<S> for ObserveLayer {
 pub struct Observe<S> {
     inner: S,
     draining: Draining,
+    identity: Option<Identity>,
 }
 
 type Answer<B, E> = Pin<Box<dyn Future<Output = Result<http::Response<Observed<B>>, E>> + Send>>;
@@ -111,7 +151,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<R>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<R>) -> Self::Future {
         let method = method_name(request.uri().path());
         let span = tracing::info_span!(
             "request",
@@ -119,14 +159,47 @@ where
             ebp_code = field::Empty,
             order_no = field::Empty
         );
-        let call = Call::begin(method, span.clone());
-        if self.draining.is_on() && !is_health(method) {
+        let mut call = Call::begin(method, span.clone());
+        let refuse = |call: Call, status: Status| {
             call.answered();
-            call.end(Code::Unavailable);
-            let refused = Status::unavailable("the gateway is shutting down; try again later")
+            call.end(status.code());
+            let refused = status
                 .into_http::<B>()
                 .map(|body| Observed::new(body, None, None));
-            return Box::pin(std::future::ready(Ok(refused)));
+            Box::pin(std::future::ready(Ok(refused))) as Self::Future
+        };
+        if let Some(identity) = &self.identity {
+            let peer = Peer::of(&request);
+            let mut audit = (!is_health(method))
+                .then(|| CallAudit::begin(identity.store.clone(), method, &peer, &request));
+            let admitted = peer
+                .caller(&identity.registry.current())
+                .and_then(|caller| auth::policy::gate(&caller, method).map(|()| caller));
+            if let (Some(audit), Ok(caller)) = (&mut audit, &admitted) {
+                audit.caller(caller);
+            }
+            let note = audit
+                .as_ref()
+                .map_or_else(CallNote::default, CallAudit::note);
+            call.audit = audit;
+            match admitted {
+                Ok(caller) => {
+                    request.extensions_mut().insert(caller);
+                    request.extensions_mut().insert(note);
+                }
+                Err(denied) => {
+                    note.reason(&denied.reason);
+                    let _entered = span.enter();
+                    tracing::warn!(reason = %denied.reason, "refused");
+                    return refuse(call, denied.status());
+                }
+            }
+        }
+        if self.draining.is_on() && !is_health(method) {
+            return refuse(
+                call,
+                Status::unavailable("the gateway is shutting down; try again later"),
+            );
         }
         // The clone answers this call; `self.inner` stays the one that was made ready.
         let ready = self.inner.clone();
@@ -239,6 +312,8 @@ struct Call {
     started: Instant,
     span: Span,
     ended: bool,
+    /// Its audit record, written when it ends.
+    audit: Option<CallAudit>,
 }
 
 impl Call {
@@ -249,6 +324,7 @@ impl Call {
             started: Instant::now(),
             span,
             ended: false,
+            audit: None,
         }
     }
 
@@ -267,6 +343,9 @@ impl Call {
             return;
         }
         gauge!(names::IN_FLIGHT).decrement(1.0);
+        if let Some(audit) = self.audit.take() {
+            audit.end(code);
+        }
         let name = code_name(code);
         counter!(names::REQUESTS, "method" => self.method, "code" => name).increment(1);
         let elapsed_ms = self.started.elapsed().as_millis();

@@ -9,6 +9,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::Status;
 
+use crate::auth::{policy, Caller, Denied};
 use crate::domain::{EntCode, ShipmentKey, Text};
 use crate::ledger::{self, Record, StatusEvent};
 use crate::pb::v1;
@@ -25,19 +26,56 @@ const WATCH_WINDOW: usize = 64;
 /// The stream of status events.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<v1::StatusEvent, Status>> + Send>>;
 
-/// `GetShipment`.
+/// Why a read is refused.
+#[derive(Debug)]
+pub enum Refused {
+    /// By the policy: not the caller's shipment.
+    Denied(Denied),
+    /// Bad request, or the store failed.
+    Status(Status),
+}
+
+impl From<Status> for Refused {
+    fn from(status: Status) -> Refused {
+        Refused::Status(status)
+    }
+}
+
+/// `GetShipment` by `caller`. An enterprise reads only shipments it is a party to; asking for
+/// another platform's order number is refused whether it is on file or not, so that a refusal
+/// says nothing of what others have on file.
 pub fn get(
     store: &Store,
     rules: &crate::rules::Rules,
     request: &v1::GetShipmentRequest,
-) -> Result<v1::ShipmentView, Status> {
+    caller: &Caller,
+) -> Result<v1::ShipmentView, Refused> {
     let key = key_of(request.shipment.as_ref())?;
     let record = ledger::record(store, &key).map_err(|e| super::status::store(&e))?;
+    let own_platform = caller
+        .enterprise()
+        .is_none_or(|own| own == key.ebp_code.as_str());
+    let readable = match &record {
+        Some(record) => policy::may_read(caller, &record.enterprises),
+        None => own_platform,
+    };
+    if !readable {
+        return Err(Refused::Denied(Denied {
+            unauthenticated: false,
+            reason: format!(
+                "shipment ebpCode {} orderNo {}: not a shipment of {}",
+                key.ebp_code,
+                key.order_no,
+                caller.describe()
+            ),
+        }));
+    }
     let Some(record) = record else {
         return Err(Status::not_found(format!(
             "no shipment ebpCode {} orderNo {} is on file",
             key.ebp_code, key.order_no
-        )));
+        ))
+        .into());
     };
     let receipt = ledger::inventory_receipt(store, &record, rules)
         .map_err(|e| super::status::store(&e))?

@@ -37,6 +37,13 @@ pub struct Facts {
     /// The caller's `user-agent`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// The call (`Submit`, `GetShipment`, …), for a call's record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Who the caller is: `enterprise <code>`, `agency <name>`, `operator <name>`, `local`,
+    /// `anonymous`, or `certificate <fingerprint>` for one the register refused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
 }
 
 impl Facts {

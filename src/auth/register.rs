@@ -289,6 +289,17 @@ mod tests {
     }
 
     #[test]
+    fn the_example_register_parses() {
+        let text = include_str!("../../config/identities.example.toml");
+        let register = Register::parse(text).unwrap();
+        assert_eq!(register.len(), 5);
+        assert_eq!(
+            register.lookup(&[0x11; 32], None),
+            Lookup::Revoked("Demo platform, key lost 2026-10-01".into())
+        );
+    }
+
+    #[test]
     fn colons_and_case_do_not_matter_in_fingerprints() {
         let colons = FP_A
             .as_bytes()

@@ -8,14 +8,22 @@ use crate::sim::{self, ConfigError};
 /// Runs the simulator until interrupted; the exit code.
 pub async fn run(args: &AgencySimArgs) -> anyhow::Result<i32> {
     let Resolved { listen, config } = resolve(args)?;
+    // The TLS files are read before anything binds: a missing one names its flag.
+    sim::check(&config)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|err| anyhow::anyhow!("--listen: cannot bind {listen}: {err}"))?;
     let names: Vec<&str> = config.agencies.iter().map(|a| a.name()).collect();
+    let addr = listener.local_addr()?;
+    // With TLS the line names the https:// URL too (after the address, which stays first).
+    let tls = match (&config.tls_cert, &config.tls_client_ca) {
+        (None, _) => String::new(),
+        (Some(_), None) => format!("https://{addr}, TLS, "),
+        (Some(_), Some(_)) => format!("https://{addr}, mutual TLS, "),
+    };
     eprintln!(
-        "single-window agency-sim: serving {} on {} (gateway {})",
+        "single-window agency-sim: serving {} on {addr} ({tls}gateway {})",
         names.join(","),
-        listener.local_addr()?,
         config.gateway.as_deref().unwrap_or("not set")
     );
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -61,6 +69,12 @@ fn flags(args: &AgencySimArgs) -> Settings {
         ledger: args.ledger.clone(),
         report_in_flight: args.report_in_flight,
         queue: args.queue,
+        gateway_tls_ca: args.gateway_tls_ca.clone(),
+        gateway_tls_cert: args.gateway_tls_cert.clone(),
+        gateway_tls_key: args.gateway_tls_key.clone(),
+        tls_cert: args.tls_cert.clone(),
+        tls_key: args.tls_key.clone(),
+        tls_client_ca: args.tls_client_ca.clone(),
     }
 }
 

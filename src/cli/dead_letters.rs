@@ -14,7 +14,8 @@ pub const EXIT_REFUSED: i32 = 1;
 
 /// Runs the subcommand; the exit code.
 pub async fn run(args: &DeadLettersArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
-    let mut admin = AdminClient::connect(args.server.clone()).await?;
+    let channel = args.tls.endpoint(&args.server)?.connect().await?;
+    let mut admin = AdminClient::new(channel);
     match &args.command {
         DeadLettersCommand::List { agency } => {
             let mut token = String::new();

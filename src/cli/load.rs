@@ -32,9 +32,8 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
         }
     };
     let messages = Arc::new(build_messages(args.shipments, args.seed, &rules));
-    let channel = tonic::transport::Endpoint::from_shared(server.clone())?
-        .connect()
-        .await?;
+    // The embedded gateway is plaintext (http://): the TLS flags only matter for --server.
+    let channel = args.tls.endpoint(&server)?.connect().await?;
     writeln!(
         out,
         "load: {} messages ({} shipments × 4 documents), {} in flight, against {}",

@@ -36,12 +36,8 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         None => Rules::embedded()?,
     };
     let server = &config.server;
-    if !server.listen.ip().is_loopback() {
-        anyhow::bail!(
-            "listen: {} is not a loopback address; plaintext is allowed on loopback only",
-            server.listen
-        );
-    }
+    // Checked before the store opens; the node checks it again on the bound listener.
+    crate::api::Security::load(&config.tls)?.check_address("server.listen", server.listen)?;
     if !config.admin.listen.ip().is_loopback() {
         anyhow::bail!(
             "admin.listen: {} is not a loopback address; plaintext is allowed on loopback only",
@@ -52,15 +48,21 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(&server.data, config.store())?;
     let listener = tokio::net::TcpListener::bind(server.listen).await?;
     eprintln!(
-        "single-window: serving on {} (store in {})",
+        "single-window: serving on {} (store in {}, {})",
         listener.local_addr()?,
-        server.data.display()
+        server.data.display(),
+        if config.tls.enabled() {
+            "TLS"
+        } else {
+            "plaintext"
+        },
     );
     let state = Arc::new(State {
         stream_window: config.server.stream_window.get(),
         blocking_above_bytes: config.server.blocking_above_bytes,
         audit: config.audit.clone(),
         limits: config.limits.clone(),
+        tls: config.tls.clone(),
         ..State::new(Arc::new(rules), store.clone())
     });
     let mut node = Node::start(

@@ -27,10 +27,10 @@ pub async fn run(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<i32> 
         )?;
         return Ok(EXIT_UNREACHABLE);
     };
-    let mut client = match GatewayClient::connect(args.server.clone()).await {
+    let mut client = match connect(&args.tls, &args.server).await {
         Ok(client) => client,
         Err(err) => {
-            writeln!(out, "error: gateway {} unreachable: {err}", args.server)?;
+            writeln!(out, "error: gateway {} unreachable: {err:#}", args.server)?;
             return Ok(EXIT_UNREACHABLE);
         }
     };
@@ -62,6 +62,16 @@ pub async fn run(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<i32> 
         print_text(&view, out)?;
     }
     Ok(EXIT_FOUND)
+}
+
+/// A client of the gateway at `server`, connected now: plaintext for `http://`, TLS with `tls`
+/// for `https://`.
+pub(crate) async fn connect(
+    tls: &crate::client::ClientTls,
+    server: &str,
+) -> anyhow::Result<GatewayClient<tonic::transport::Channel>> {
+    let channel = tls.endpoint(server)?.connect().await?;
+    Ok(GatewayClient::new(channel))
 }
 
 /// A time for people: Unix ms in the standard's time zone (UTC+8), to the millisecond.
@@ -288,6 +298,7 @@ mod tests {
     fn the_key_comes_from_the_slash_form_or_the_flags() {
         let args = |shipment: Option<&str>, ebp: Option<&str>, order_no: Option<&str>| StatusArgs {
             server: String::new(),
+            tls: crate::client::ClientTls::default(),
             shipment: shipment.map(str::to_owned),
             ebp: ebp.map(str::to_owned),
             order_no: order_no.map(str::to_owned),

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use self::journal::{Entry, Journal};
 use self::tally::{Blocks, Summary};
@@ -32,10 +32,11 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Submits every file not answered before; returns the exit code.
 pub async fn run(args: &SubmitArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
-    let endpoint = match Endpoint::from_shared(args.server.clone()) {
+    // Plaintext for http://, TLS with --tls-ca (and --tls-cert/--tls-key) for https://.
+    let endpoint = match args.tls.endpoint(&args.server) {
         Ok(endpoint) => endpoint.connect_timeout(Duration::from_secs(5)),
         Err(err) => {
-            writeln!(out, "error: --server {:?}: {err}", args.server)?;
+            writeln!(out, "error: --server {:?}: {err:#}", args.server)?;
             return Ok(EXIT_UNREADABLE);
         }
     };

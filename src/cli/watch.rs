@@ -6,10 +6,9 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::status::{beijing_time, state_name, JsonKey};
+use super::status::{beijing_time, connect, state_name, JsonKey};
 use super::WatchArgs;
 use crate::pb::v1;
-use crate::pb::v1::gateway_client::GatewayClient;
 
 /// Exit code: stopped by Ctrl-C or `--limit`, or the gateway closed the stream.
 pub const EXIT_OK: i32 = 0;
@@ -21,10 +20,10 @@ pub async fn run(args: &WatchArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
     if args.limit == Some(0) {
         return Ok(EXIT_OK);
     }
-    let mut client = match GatewayClient::connect(args.server.clone()).await {
+    let mut client = match connect(&args.tls, &args.server).await {
         Ok(client) => client,
         Err(err) => {
-            eprintln!("watch: gateway {} unreachable: {err}", args.server);
+            eprintln!("watch: gateway {} unreachable: {err:#}", args.server);
             return Ok(EXIT_UNREACHABLE);
         }
     };

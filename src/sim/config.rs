@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::client::ClientTls;
 use crate::domain::Agency;
 
 use super::decide::Decision;
@@ -43,6 +44,18 @@ pub struct SimConfig {
     /// Receipt batches (one message's receipts) waiting for the reporter before a delivery
     /// waits for room.
     pub queue: usize,
+    /// TLS to the gateway, for an `https://` gateway: its CA and, for mutual TLS, the
+    /// simulator's certificate and key (`--gateway-tls-ca`, `--gateway-tls-cert`,
+    /// `--gateway-tls-key`). Empty: plaintext only.
+    pub gateway_tls: ClientTls,
+    /// PEM certificate the simulator serves TLS with (`--tls-cert`, with `tls_key`); plaintext
+    /// when absent.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert` (`--tls-key`).
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA the gateway's client certificate must be signed by (`--tls-client-ca`): mutual
+    /// TLS. Needs `tls_cert` and `tls_key`.
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 impl Default for SimConfig {
@@ -60,6 +73,10 @@ impl Default for SimConfig {
             ledger: None,
             report_in_flight: 32,
             queue: 4096,
+            gateway_tls: ClientTls::default(),
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
         }
     }
 }
@@ -244,11 +261,56 @@ impl SimConfig {
         if self.queue == 0 {
             return Err(invalid("--queue", "must be at least 1"));
         }
+        self.check_tls()?;
         check_latency(self.latency)
+    }
+
+    /// Serves TLS (`--tls-cert` and `--tls-key` given).
+    pub fn serves_tls(&self) -> bool {
+        self.tls_cert.is_some()
+    }
+
+    /// The TLS flags go together: cert with key, a client CA only with both, the gateway's
+    /// cert with its key, and an `https://` gateway needs its CA. Files are read at start.
+    fn check_tls(&self) -> Result<(), ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => return Err(invalid("--tls-key", "--tls-cert needs --tls-key")),
+            (None, Some(_)) => return Err(invalid("--tls-cert", "--tls-key needs --tls-cert")),
+            _ => {}
+        }
+        if self.tls_client_ca.is_some() && self.tls_cert.is_none() {
+            return Err(invalid(
+                "--tls-client-ca",
+                "mutual TLS needs --tls-cert and --tls-key",
+            ));
+        }
+        let tls = &self.gateway_tls;
+        match (&tls.cert, &tls.key) {
+            (Some(_), None) => {
+                return Err(invalid(
+                    "--gateway-tls-key",
+                    "--gateway-tls-cert needs --gateway-tls-key",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "--gateway-tls-cert",
+                    "--gateway-tls-key needs --gateway-tls-cert",
+                ))
+            }
+            _ => {}
+        }
+        match &self.gateway {
+            Some(url) if url.starts_with("https://") && tls.ca.is_none() => Err(invalid(
+                "--gateway-tls-ca",
+                format!("the https:// gateway {url:?} needs the CA of its certificate"),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
-/// Checks that `url` is an `http://` address the reporter can call.
+/// Checks that `url` is an `http://` or `https://` address the reporter can call.
 pub fn check_gateway(url: &str) -> Result<(), ConfigError> {
     if !url.starts_with("http://") && !url.starts_with("https://") {
         return Err(invalid(
@@ -288,7 +350,21 @@ mod tests {
     #[test]
     fn checks_name_the_flag() {
         type Change = fn(&mut SimConfig);
-        let cases: [(Change, &str); 6] = [
+        let cases: [(Change, &str); 11] = [
+            (|c| c.tls_cert = Some("c.pem".into()), "--tls-key"),
+            (|c| c.tls_key = Some("k.pem".into()), "--tls-cert"),
+            (
+                |c| c.tls_client_ca = Some("ca.pem".into()),
+                "--tls-client-ca",
+            ),
+            (
+                |c| c.gateway_tls.cert = Some("c.pem".into()),
+                "--gateway-tls-key",
+            ),
+            (
+                |c| c.gateway = Some("https://127.0.0.1:1".into()),
+                "--gateway-tls-ca",
+            ),
             (|c| c.faults.unavailable = 2.0, "--unavailable"),
             (|c| c.faults.timeout = -0.1, "--timeout"),
             (|c| c.mix.detain = f64::NAN, "--detain"),

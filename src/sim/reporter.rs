@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
+use crate::client::ClientTls;
 use crate::pb::v1::{self, receipts_client::ReceiptsClient, ReceiptOutcome};
 
 use super::book::Book;
@@ -41,10 +42,12 @@ pub(crate) struct Reporter {
 pub(crate) struct Stopped;
 
 impl Reporter {
-    /// Starts the reporter on the current runtime. It stops when `closed` turns true.
+    /// Starts the reporter on the current runtime, reporting to the gateway at `gateway` with
+    /// `tls` (for an `https://` URL). It stops when `closed` turns true.
     pub(crate) fn start(
         book: Arc<Book>,
         gateway: watch::Receiver<Option<String>>,
+        tls: ClientTls,
         closed: watch::Receiver<bool>,
         in_flight: usize,
         capacity: usize,
@@ -54,6 +57,7 @@ impl Reporter {
             book,
             gateway: Gateway {
                 url: gateway,
+                tls,
                 cached: Mutex::new(None),
             },
             closed,
@@ -90,6 +94,8 @@ struct Shared {
 /// Where to report, and the channel to it.
 struct Gateway {
     url: watch::Receiver<Option<String>>,
+    /// For an `https://` URL: the gateway's CA and, for mutual TLS, our certificate.
+    tls: ClientTls,
     cached: Mutex<Option<(String, Channel)>>,
 }
 
@@ -170,7 +176,7 @@ async fn report(shared: &Shared, receipt: &Receipt, closed: &mut watch::Receiver
                 .report(to_pb(receipt))
                 .await
                 .map(tonic::Response::into_inner),
-            Err(err) => Err(tonic::Status::unavailable(err.to_string())),
+            Err(err) => Err(tonic::Status::unavailable(format!("{err:#}"))),
         };
         if let Err(status) = &outcome {
             if refused_for_good(status.code()) {
@@ -221,8 +227,9 @@ impl Gateway {
         }
     }
 
-    /// A channel to `url` (connecting lazily, reconnecting by itself), kept while the URL stays.
-    fn channel(&self, url: &str) -> Result<Channel, tonic::transport::Error> {
+    /// A channel to `url` (connecting lazily, reconnecting by itself), kept while the URL stays:
+    /// plaintext for `http://`, TLS for `https://`.
+    fn channel(&self, url: &str) -> anyhow::Result<Channel> {
         let mut cached = self
             .cached
             .lock()
@@ -232,7 +239,9 @@ impl Gateway {
                 return Ok(channel.clone());
             }
         }
-        let channel = Endpoint::from_shared(url.to_owned())?
+        let channel = self
+            .tls
+            .endpoint(url)?
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REPORT_TIMEOUT)
             .tcp_nodelay(true)

@@ -1,19 +1,22 @@
 //! The `singlewindow.v1.AgencyEndpoint` service of the simulated agencies. `Deliver` checks
 //! the delivery, draws the injected faults (before anything is recorded, so a faulted attempt
 //! has no effect), waits the drawn latency, then takes the delivery in the [`Book`] and queues
-//! its receipts with no `.await` in between, and only then answers OK.
+//! its receipts with no `.await` in between, and only then answers OK. [`tls`] reads what the
+//! server needs to serve TLS (and mutual TLS).
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 
 use crate::domain::Agency;
 use crate::pb::v1::{self, agency_endpoint_server::AgencyEndpoint};
 
 use super::book::{Book, Take, Taking};
-use super::config::{RuleAction, SimConfig};
+use super::config::{invalid, ConfigError, RuleAction, SimConfig};
 use super::decide::{self, Subject};
 use super::random;
 use super::reporter::{wait_closed, Reporter};
@@ -162,6 +165,66 @@ impl Shared {
         }
         Ok(())
     }
+}
+
+/// The TLS the simulator serves with (`--tls-cert`, `--tls-key`, `--tls-client-ca`), its files
+/// read and checked; `None`: plaintext. The gateway's TLS files (`--gateway-tls-*`) are read
+/// too, so that a missing one stops the start rather than every report. Errors name the flag.
+pub(crate) fn tls(config: &SimConfig) -> Result<Option<ServerTlsConfig>, ConfigError> {
+    let gateway = &config.gateway_tls;
+    for (flag, path) in [
+        ("--gateway-tls-ca", &gateway.ca),
+        ("--gateway-tls-cert", &gateway.cert),
+        ("--gateway-tls-key", &gateway.key),
+    ] {
+        if let Some(path) = path {
+            read(flag, path)?;
+        }
+    }
+    let (cert, key) = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => (cert, key),
+        (None, None) if config.tls_client_ca.is_some() => {
+            return Err(invalid(
+                "--tls-client-ca",
+                "mutual TLS needs --tls-cert and --tls-key",
+            ))
+        }
+        (None, None) => return Ok(None),
+        (Some(_), None) => return Err(invalid("--tls-key", "--tls-cert needs --tls-key")),
+        (None, Some(_)) => return Err(invalid("--tls-cert", "--tls-key needs --tls-cert")),
+    };
+    let identity = Identity::from_pem(read("--tls-cert", cert)?, read("--tls-key", key)?);
+    let mut tls = ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = &config.tls_client_ca {
+        tls = tls.client_ca_root(Certificate::from_pem(read("--tls-client-ca", ca)?));
+    }
+    // Parses the PEM now: a bad certificate or key is a start-up error, not a served error.
+    if let Err(err) = Server::builder().tls_config(tls.clone()) {
+        let flag = if config.tls_client_ca.is_some() {
+            "--tls-cert/--tls-key/--tls-client-ca"
+        } else {
+            "--tls-cert/--tls-key"
+        };
+        return Err(invalid(flag, format!("unusable: {}", chain(&err))));
+    }
+    Ok(Some(tls))
+}
+
+/// The bytes of the PEM file given with `flag`.
+fn read(flag: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path)
+        .map_err(|err| invalid(flag, format!("{}: cannot be read: {err}", path.display())))
+}
+
+/// An error and its sources, for people.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 fn stopping() -> Status {

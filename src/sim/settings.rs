@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::client::ClientTls;
+
 use super::config::{self, ConfigError, SimConfig};
 use super::parse::{parse_agencies, parse_credit_factors, parse_latency, parse_rule};
 
@@ -55,6 +57,18 @@ pub struct Settings {
     pub report_in_flight: Option<usize>,
     /// `--queue`: receipt batches waiting for the reporter.
     pub queue: Option<usize>,
+    /// `--gateway-tls-ca`: PEM CA of the gateway's certificate (an `https://` gateway).
+    pub gateway_tls_ca: Option<PathBuf>,
+    /// `--gateway-tls-cert`: PEM certificate the simulator presents to the gateway.
+    pub gateway_tls_cert: Option<PathBuf>,
+    /// `--gateway-tls-key`: PEM key of `gateway_tls_cert`.
+    pub gateway_tls_key: Option<PathBuf>,
+    /// `--tls-cert`: PEM certificate the simulator serves TLS with.
+    pub tls_cert: Option<PathBuf>,
+    /// `--tls-key`: PEM key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// `--tls-client-ca`: PEM CA the gateway's client certificate must be signed by.
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// A string or a list of strings (`agency = "customs,tax"` or `agency = ["customs", "tax"]`).
@@ -133,6 +147,12 @@ impl Settings {
             ledger: top.ledger.or(self.ledger),
             report_in_flight: top.report_in_flight.or(self.report_in_flight),
             queue: top.queue.or(self.queue),
+            gateway_tls_ca: top.gateway_tls_ca.or(self.gateway_tls_ca),
+            gateway_tls_cert: top.gateway_tls_cert.or(self.gateway_tls_cert),
+            gateway_tls_key: top.gateway_tls_key.or(self.gateway_tls_key),
+            tls_cert: top.tls_cert.or(self.tls_cert),
+            tls_key: top.tls_key.or(self.tls_key),
+            tls_client_ca: top.tls_client_ca.or(self.tls_client_ca),
         }
     }
 
@@ -190,6 +210,14 @@ impl Settings {
         config.ledger = self.ledger;
         set(&mut config.report_in_flight, self.report_in_flight);
         set(&mut config.queue, self.queue);
+        config.gateway_tls = ClientTls {
+            ca: self.gateway_tls_ca,
+            cert: self.gateway_tls_cert,
+            key: self.gateway_tls_key,
+        };
+        config.tls_cert = self.tls_cert;
+        config.tls_key = self.tls_key;
+        config.tls_client_ca = self.tls_client_ca;
         config.check()?;
         Ok(Resolved { listen, config })
     }
@@ -247,6 +275,32 @@ credit_factor = "untrusted=10"
     }
 
     #[test]
+    fn tls_keys_resolve_and_flags_win() {
+        let text = "[agency_sim]\ngateway = \"https://localhost:1\"\ngateway_tls_ca = \"ca.pem\"\n\
+                    tls_cert = \"sim.pem\"\ntls_key = \"sim.key\"\n";
+        let file = Settings::parse(text, Path::new("f.toml")).unwrap();
+        let flags = Settings {
+            gateway_tls_cert: Some("me.pem".into()),
+            gateway_tls_key: Some("me.key".into()),
+            tls_client_ca: Some("gw-ca.pem".into()),
+            ..Settings::default()
+        };
+        let config = file.overlay(flags).resolve().unwrap().config;
+        assert_eq!(
+            config.gateway_tls,
+            ClientTls {
+                ca: Some("ca.pem".into()),
+                cert: Some("me.pem".into()),
+                key: Some("me.key".into()),
+            }
+        );
+        assert_eq!(config.tls_cert, Some(PathBuf::from("sim.pem")));
+        assert_eq!(config.tls_key, Some(PathBuf::from("sim.key")));
+        assert_eq!(config.tls_client_ca, Some(PathBuf::from("gw-ca.pem")));
+        assert!(config.serves_tls());
+    }
+
+    #[test]
     fn bad_values_name_their_flag() {
         let cases = [
             ("listen = \"0.0.0.0:1\"", "--listen"),
@@ -258,6 +312,10 @@ credit_factor = "untrusted=10"
             ("rule = [\"X=maybe\"]", "--rule"),
             ("credit_factor = \"vip=2\"", "--credit-factor"),
             ("queue = 0", "--queue"),
+            ("tls_cert = \"c.pem\"", "--tls-key"),
+            ("tls_client_ca = \"ca.pem\"", "--tls-client-ca"),
+            ("gateway_tls_key = \"k.pem\"", "--gateway-tls-cert"),
+            ("gateway = \"https://127.0.0.1:1\"", "--gateway-tls-ca"),
         ];
         for (line, flag) in cases {
             let text = format!("[agency_sim]\n{line}\n");

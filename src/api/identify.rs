@@ -1,0 +1,187 @@
+//! Who is calling, from the connection: the peer's address, its TLS certificate (SHA-256
+//! fingerprint and subject), and the register's entry for that certificate.
+//!
+//! A plaintext connection from a loopback address is [`Caller::Local`]; a TLS connection
+//! without a certificate is [`Caller::Anonymous`]; a certificate the register does not name,
+//! or names as revoked, is refused (UNAUTHENTICATED) before any handler runs. The register
+//! file is read again when its modification time changes ([`Registry::watch`]); a file that no
+//! longer parses leaves the last good register in force and is logged.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use sha2::{Digest, Sha256};
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+
+use crate::auth::{Caller, Denied, Lookup, Register};
+
+/// How often the register file's modification time is checked.
+const REGISTER_POLL: Duration = Duration::from_secs(1);
+
+/// What the connection says about the caller.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Peer {
+    /// The peer's address.
+    pub addr: Option<SocketAddr>,
+    /// Whether the connection is TLS.
+    pub tls: bool,
+    /// SHA-256 of the peer's certificate (DER), when it presented one.
+    pub fingerprint: Option<[u8; 32]>,
+    /// The certificate's subject, `CN=…, O=…`.
+    pub subject: Option<String>,
+}
+
+impl Peer {
+    /// The peer as the connection info in `request`'s extensions describes it.
+    pub fn of<B>(request: &http::Request<B>) -> Peer {
+        let extensions = request.extensions();
+        if let Some(tls) = extensions.get::<TlsConnectInfo<TcpConnectInfo>>() {
+            let leaf = tls.peer_certs().and_then(|certs| certs.first().cloned());
+            return Peer {
+                addr: tls.get_ref().remote_addr(),
+                tls: true,
+                fingerprint: leaf.as_ref().map(|der| Sha256::digest(der).into()),
+                subject: leaf.as_ref().and_then(|der| subject(der)),
+            };
+        }
+        Peer {
+            addr: extensions
+                .get::<TcpConnectInfo>()
+                .and_then(TcpConnectInfo::remote_addr),
+            ..Peer::default()
+        }
+    }
+
+    /// The caller, by the register.
+    pub fn caller(&self, register: &Register) -> Result<Caller, Denied> {
+        let Some(fingerprint) = &self.fingerprint else {
+            return Ok(
+                if !self.tls && self.addr.is_some_and(|a| a.ip().is_loopback()) {
+                    Caller::Local
+                } else {
+                    Caller::Anonymous
+                },
+            );
+        };
+        let named = || {
+            format!(
+                "client certificate {} (subject {:?})",
+                crate::hex::encode(fingerprint),
+                self.subject.as_deref().unwrap_or("")
+            )
+        };
+        match register.lookup(fingerprint, self.subject.as_deref()) {
+            Lookup::Known(identity) => Ok(Caller::Known(identity)),
+            Lookup::Revoked(name) => Err(Denied {
+                unauthenticated: true,
+                reason: format!("{} is revoked in the register (entry {name:?})", named()),
+            }),
+            Lookup::Unknown => Err(Denied {
+                unauthenticated: true,
+                reason: format!("{} is not in the register of identities", named()),
+            }),
+        }
+    }
+}
+
+/// The subject of a DER certificate, as `CN=…, O=…`.
+fn subject(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(cert.subject().to_string())
+}
+
+/// The register in force, shared by the calls; replaced when its file changes.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    current: Arc<RwLock<Arc<Register>>>,
+}
+
+impl Registry {
+    /// The register of `path` (an empty register when there is no path).
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Registry> {
+        let register = match path {
+            Some(path) => read(path)?,
+            None => Register::default(),
+        };
+        Ok(Registry {
+            current: Arc::new(RwLock::new(Arc::new(register))),
+        })
+    }
+
+    /// The register in force.
+    pub fn current(&self) -> Arc<Register> {
+        self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads `path` again whenever its modification time changes, until `closed` is true.
+    pub async fn watch(self, path: PathBuf, mut closed: tokio::sync::watch::Receiver<bool>) {
+        let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let mut seen: Option<SystemTime> = modified(&path);
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(REGISTER_POLL) => {}
+                _ = closed.wait_for(|closed| *closed) => return,
+            }
+            let now = modified(&path);
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            match read(&path) {
+                Ok(register) => {
+                    tracing::info!(
+                        path = %path.display(),
+                        entries = register.len(),
+                        "register of identities reloaded"
+                    );
+                    *self
+                        .current
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(register);
+                }
+                Err(error) => tracing::error!(
+                    path = %path.display(),
+                    %error,
+                    "register of identities not reloaded; the last good one stays in force"
+                ),
+            }
+        }
+    }
+}
+
+fn read(path: &Path) -> anyhow::Result<Register> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("tls.register: {}: {e}", path.display()))?;
+    Register::parse(&text).map_err(|e| anyhow::anyhow!("tls.register: {}: {e}", path.display()))
+}
+
+/// The caller the server found for `request`. A handler called without the server in front
+/// (a unit test) sees a local caller.
+pub fn caller_of<T>(request: &tonic::Request<T>) -> Caller {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or(Caller::Local)
+}
+
+/// The note of `request`'s audit record (a detached one when the call is not audited).
+pub fn note_of<T>(request: &tonic::Request<T>) -> super::CallNote {
+    request
+        .extensions()
+        .get::<super::CallNote>()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A refusal by the policy, noted in the call's audit record and logged.
+pub fn refuse(note: &super::CallNote, denied: &Denied) -> tonic::Status {
+    note.reason(&denied.reason);
+    tracing::warn!(reason = %denied.reason, "refused");
+    denied.status()
+}

@@ -1,0 +1,706 @@
+//! Identity and authorization over real mutual TLS: a gateway node on a loopback port with
+//! certificates made in the test (a CA, enterprises, an agency, an operator, a revoked one, an
+//! expired one, one from another CA), its register of identities in a file, and the audit
+//! records the calls leave.
+
+#[path = "support/pki.rs"]
+mod pki;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pki::{Client, Made, Pki};
+use single_window::api::State;
+use single_window::audit::{Facts, Record};
+use single_window::ceb::encode::encode;
+use single_window::client::ClientTls;
+use single_window::config::Config;
+use single_window::domain::{Document, Message, MessageKind};
+use single_window::node::{embedded_sim, Node, SIM_LEDGER};
+use single_window::pb::v1;
+use single_window::pb::v1::admin_client::AdminClient;
+use single_window::pb::v1::gateway_client::GatewayClient;
+use single_window::pb::v1::receipts_client::ReceiptsClient;
+use single_window::rules::Rules;
+use single_window::sim::{read_ledger, LedgerLine, Mix, SimConfig};
+use single_window::store::{Store, StoreConfig};
+use single_window::synth::{self, CARRIER, PAYER, PLATFORM};
+use tonic::transport::Channel;
+use tonic::Code;
+
+const STRANGER: &str = "3301969999";
+const USER_AGENT: &str = "matrix-test/1.0";
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A TLS gateway node over a store in a temporary folder.
+struct Gateway {
+    node: Node,
+    dir: tempfile::TempDir,
+}
+
+async fn start(pki: &Pki) -> anyhow::Result<Gateway> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreConfig::default()).unwrap();
+    let state = Arc::new(State {
+        tls: pki.server(),
+        ..State::new(Arc::new(Rules::embedded().unwrap()), store)
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let config = Config::default();
+    let sim = SimConfig {
+        mix: Mix::RELEASE_ONLY,
+        hold_ms: 0,
+        ..embedded_sim()
+    };
+    let node = Node::start(listener, state, &config.agencies, config.dispatch(), sim).await?;
+    Ok(Gateway { node, dir })
+}
+
+fn channel(tls: &ClientTls, url: &str) -> Channel {
+    tls.endpoint(url)
+        .unwrap()
+        .user_agent(USER_AGENT)
+        .unwrap()
+        .connect_timeout(Duration::from_secs(5))
+        .connect_lazy()
+}
+
+async fn echo(tls: &ClientTls, url: &str) -> Result<(), tonic::Status> {
+    let mut client = GatewayClient::new(channel(tls, url));
+    let reply = client
+        .echo(v1::EchoRequest {
+            payload: b"ping".to_vec(),
+        })
+        .await?;
+    assert_eq!(reply.into_inner().payload, b"ping");
+    Ok(())
+}
+
+fn entry(who: &Client, by_subject: bool, what: &str, revoked: bool) -> String {
+    let named = if by_subject {
+        format!("subject = {:?}", who.subject)
+    } else {
+        format!("fingerprint = {:?}", who.fingerprint)
+    };
+    format!("[[identity]]\nname = \"test\"\n{named}\n{what}\nrevoked = {revoked}\n\n")
+}
+
+/// Audit records of the node's store.
+fn audit_facts(store: &Store) -> Vec<Facts> {
+    store
+        .audit_entries()
+        .map(|entry| Record::from_bytes(&entry.unwrap().1).unwrap().facts)
+        .collect()
+}
+
+/// Waits until `want` holds of the audit records (they are queued, not awaited, by the calls).
+async fn audited(store: &Store, want: impl Fn(&[Facts]) -> bool) -> Vec<Facts> {
+    let started = Instant::now();
+    loop {
+        let facts = audit_facts(store);
+        if want(&facts) || started.elapsed() > PATIENCE {
+            return facts;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_admits_registered_certificates_and_refuses_the_rest() {
+    let pki = Pki::new();
+    let platform = pki.client("platform", Made::default());
+    let payer = pki.client("payer", Made::default());
+    let customs = pki.client("customs", Made::default());
+    let revoked = pki.client("revoked", Made::default());
+    let expired = pki.client(
+        "expired",
+        Made {
+            expired: true,
+            ..Made::default()
+        },
+    );
+    let foreign = pki.client(
+        "foreign",
+        Made {
+            foreign: true,
+            ..Made::default()
+        },
+    );
+    let unknown = pki.client("unknown", Made::default());
+    pki.write_register(
+        &[
+            entry(
+                &platform,
+                false,
+                &format!("enterprise = {PLATFORM:?}"),
+                false,
+            ),
+            entry(&payer, true, &format!("enterprise = {PAYER:?}"), false),
+            entry(&customs, false, "agency = \"customs\"", false),
+            entry(&revoked, false, &format!("enterprise = {PLATFORM:?}"), true),
+            entry(
+                &expired,
+                false,
+                &format!("enterprise = {PLATFORM:?}"),
+                false,
+            ),
+            entry(
+                &foreign,
+                false,
+                &format!("enterprise = {PLATFORM:?}"),
+                false,
+            ),
+        ]
+        .concat(),
+    );
+    let gateway = start(&pki).await.unwrap();
+    let url = gateway.node.url.clone();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+
+    // Registered: by fingerprint, by subject, an agency.
+    echo(&platform.tls, &url).await.unwrap();
+    echo(&payer.tls, &url).await.unwrap();
+    echo(&customs.tls, &url).await.unwrap();
+
+    // Signed by the CA, but revoked or not in the register: refused with the reason.
+    let status = echo(&revoked.tls, &url).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(
+        status.message().contains("is revoked in the register"),
+        "{status:?}"
+    );
+    assert!(
+        status.message().contains(&revoked.fingerprint),
+        "{status:?}"
+    );
+    let status = echo(&unknown.tls, &url).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(
+        status.message().contains("is not in the register"),
+        "{status:?}"
+    );
+
+    // Refused at the handshake: expired, another CA, no certificate, plaintext. No call
+    // reaches the gateway, so none of them is audited as a call.
+    for (what, tls) in [
+        ("expired", expired.tls.clone()),
+        ("foreign", foreign.tls.clone()),
+        ("anonymous", pki.anonymous()),
+    ] {
+        let status = echo(&tls, &url).await.unwrap_err();
+        assert!(
+            matches!(
+                status.code(),
+                Code::Unavailable | Code::Unknown | Code::Cancelled
+            ),
+            "{what}: {status:?}"
+        );
+    }
+    let plain = url.replacen("https://", "http://", 1);
+    let status = echo(&ClientTls::default(), &plain).await.unwrap_err();
+    assert_ne!(
+        status.code(),
+        Code::Ok,
+        "plaintext to the TLS port: {status:?}"
+    );
+
+    let store = &gateway.node.state.store;
+    let facts = audited(store, |f| {
+        f.iter()
+            .filter(|f| f.method.as_deref() == Some("Echo"))
+            .count()
+            >= 5
+    })
+    .await;
+    let echoes: Vec<&Facts> = facts
+        .iter()
+        .filter(|f| f.method.as_deref() == Some("Echo"))
+        .collect();
+    assert_eq!(echoes.len(), 5, "{echoes:#?}");
+    for f in &echoes {
+        assert_eq!(f.source_ip.as_deref(), Some("127.0.0.1"), "{f:?}");
+        assert!(f.source_port.is_some_and(|p| p > 0), "{f:?}");
+        assert!(
+            f.user_agent
+                .as_deref()
+                .is_some_and(|ua| ua.contains(USER_AGENT)),
+            "{f:?}"
+        );
+    }
+    let by_fp = |c: &Client| {
+        echoes
+            .iter()
+            .find(|f| f.cert_fingerprint.as_deref() == Some(c.fingerprint.as_str()))
+            .unwrap_or_else(|| panic!("no record of {}", c.subject))
+    };
+    assert_eq!(by_fp(&platform).outcome.as_deref(), Some("OK"));
+    assert_eq!(by_fp(&platform).enterprise.as_deref(), Some(PLATFORM));
+    assert_eq!(
+        by_fp(&payer).caller.as_deref(),
+        Some(format!("enterprise {PAYER}").as_str())
+    );
+    assert_eq!(by_fp(&customs).caller.as_deref(), Some("agency customs"));
+    let refused = by_fp(&revoked);
+    assert_eq!(refused.outcome.as_deref(), Some("UNAUTHENTICATED"));
+    assert!(refused.note.contains("revoked"), "{refused:?}");
+    assert_eq!(by_fp(&unknown).outcome.as_deref(), Some("UNAUTHENTICATED"));
+    for c in [&expired, &foreign] {
+        assert!(
+            facts
+                .iter()
+                .all(|f| f.cert_fingerprint.as_deref() != Some(c.fingerprint.as_str())),
+            "{} reached a handler",
+            c.subject
+        );
+    }
+
+    // Revocation in the register takes effect without a restart.
+    pki.write_register(
+        &[
+            entry(
+                &platform,
+                false,
+                &format!("enterprise = {PLATFORM:?}"),
+                true,
+            ),
+            entry(&payer, true, &format!("enterprise = {PAYER:?}"), false),
+        ]
+        .concat(),
+    );
+    let started = Instant::now();
+    let status = loop {
+        match echo(&platform.tls, &url).await {
+            Err(status) => break status,
+            Ok(()) if started.elapsed() < PATIENCE => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Ok(()) => panic!("the platform's certificate was not revoked by the new register"),
+        }
+    };
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    echo(&payer.tls, &url).await.unwrap();
+    gateway.node.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn plaintext_is_refused_off_loopback_and_a_bad_register_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), StoreConfig::default()).unwrap();
+    let state = Arc::new(State::new(
+        Arc::new(Rules::embedded().unwrap()),
+        store.clone(),
+    ));
+    let config = Config::default();
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let error = Node::start(
+        listener,
+        state,
+        &config.agencies,
+        config.dispatch(),
+        embedded_sim(),
+    )
+    .await
+    .err()
+    .expect("plaintext on 0.0.0.0 is refused");
+    assert!(
+        error
+            .to_string()
+            .contains("plaintext is allowed on loopback only"),
+        "{error}"
+    );
+
+    let pki = Pki::new();
+    pki.write_register("[[identity]]\nsubject = \"CN=x\"\nagency = \"police\"\n");
+    let error = start(&pki).await.err().expect("a bad register is refused");
+    let text = format!("{error:#}");
+    assert!(
+        text.contains("tls.register") && text.contains("identity #1: agency \"police\""),
+        "{text}"
+    );
+}
+
+// -------------------------------------------------------------------------------------------
+// The authorization matrix.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Who {
+    Platform,
+    Payer,
+    Carrier,
+    Stranger,
+    Customs,
+    Operator,
+}
+
+const EVERYONE: [Who; 6] = [
+    Who::Platform,
+    Who::Payer,
+    Who::Carrier,
+    Who::Stranger,
+    Who::Customs,
+    Who::Operator,
+];
+
+impl Who {
+    /// The copCode its messages carry (agencies and operators "send" as the platform).
+    fn code(self) -> &'static str {
+        match self {
+            Who::Platform | Who::Customs | Who::Operator => PLATFORM,
+            Who::Payer => PAYER,
+            Who::Carrier => CARRIER,
+            Who::Stranger => STRANGER,
+        }
+    }
+
+    fn register_entry(self) -> String {
+        match self {
+            Who::Customs => "agency = \"customs\"".into(),
+            Who::Operator => "operator = true".into(),
+            _ => format!("enterprise = {:?}", self.code()),
+        }
+    }
+}
+
+/// A CEB message of `kind` for shipment `n` of the matrix's run, sent with `cop` as copCode.
+fn message(n: u64, kind: MessageKind, cop: &str, rules: &Rules) -> Message<'static> {
+    let s = synth::shipment(77, n, rules);
+    let doc = match kind {
+        MessageKind::Ceb311 => Document::Order(s.order),
+        MessageKind::Ceb411 => Document::Payment(s.payment),
+        MessageKind::Ceb511 => Document::Logistics(s.logistics),
+        _ => Document::Inventory(s.inventory),
+    };
+    let guid = format!(
+        "{:08X}-{:04X}-0000-0000-{:012X}",
+        77,
+        kind as u64 & 0xFFFF,
+        n
+    );
+    synth::message(kind, &guid, cop, vec![doc])
+}
+
+fn submit(message: &Message<'_>) -> v1::SubmitRequest {
+    v1::SubmitRequest {
+        payload: Some(v1::submit_request::Payload::CebXml(
+            encode(message).into_bytes(),
+        )),
+        ..Default::default()
+    }
+}
+
+/// What one call came to: allowed (any answer but a refusal) or refused (PERMISSION_DENIED).
+fn allowed(result: Result<(), tonic::Status>) -> Result<bool, tonic::Status> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(s) if s.code() == Code::PermissionDenied => Ok(false),
+        Err(s) if matches!(s.code(), Code::NotFound | Code::FailedPrecondition) => Ok(true),
+        Err(s) => Err(s),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_may_make_exactly_its_own_calls() {
+    let pki = Pki::new();
+    let rules = Rules::embedded().unwrap();
+    let clients: BTreeMap<Who, Client> = EVERYONE
+        .iter()
+        .map(|w| {
+            (
+                *w,
+                pki.client(&format!("{w:?}").to_lowercase(), Made::default()),
+            )
+        })
+        .collect();
+    pki.write_register(
+        &clients
+            .iter()
+            .map(|(w, c)| entry(c, false, &w.register_entry(), false))
+            .collect::<String>(),
+    );
+    let gateway = start(&pki).await.unwrap();
+    let url = gateway.node.url.clone();
+    let store = gateway.node.state.store.clone();
+    let chan = |w: Who| channel(&clients[&w].tls, &url);
+
+    // Shipment 1, declared by its parties in their roles, is released.
+    for (kind, who) in [
+        (MessageKind::Ceb311, Who::Platform),
+        (MessageKind::Ceb411, Who::Payer),
+        (MessageKind::Ceb511, Who::Carrier),
+        (MessageKind::Ceb621, Who::Platform),
+    ] {
+        let reply = GatewayClient::new(chan(who))
+            .submit(submit(&message(1, kind, who.code(), &rules)))
+            .await
+            .unwrap_or_else(|s| panic!("{kind:?} by {who:?}: {s:?}"))
+            .into_inner();
+        assert_eq!(
+            reply.blocks[0].outcome,
+            v1::Outcome::Accepted as i32,
+            "{kind:?}: {reply:?}"
+        );
+    }
+    let s1 = synth::shipment(77, 1, &rules);
+    let key = v1::ShipmentKey {
+        ebp_code: PLATFORM.into(),
+        order_no: s1.order.head.order_no.as_ref().unwrap().as_str().to_owned(),
+    };
+    // The customs message of shipment 1, as the customs simulator took it.
+    let ledger = gateway.dir.path().join(SIM_LEDGER);
+    let started = Instant::now();
+    let customs_message = loop {
+        let found = read_ledger(&ledger)
+            .unwrap_or_default()
+            .into_iter()
+            .find_map(|l| match l {
+                LedgerLine::Delivery(d) if d.agency == "customs" && d.order_no == key.order_no => {
+                    Some(d.message_id)
+                }
+                _ => None,
+            });
+        match found {
+            Some(id) => break id,
+            None if started.elapsed() < PATIENCE => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            None => panic!("customs never took shipment 1"),
+        }
+    };
+
+    // Each call, by each caller.
+    type Call = Box<
+        dyn Fn(
+            Channel,
+            Who,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<(), tonic::Status>> + Send>,
+        >,
+    >;
+    let submitting = |kind: MessageKind, as_platform: bool| -> Call {
+        let rules = Rules::embedded().unwrap();
+        Box::new(move |channel, who| {
+            let cop = if as_platform { PLATFORM } else { who.code() };
+            let request = submit(&message(
+                who as u64 + if as_platform { 100 } else { 10 },
+                kind,
+                cop,
+                &rules,
+            ));
+            Box::pin(async move { GatewayClient::new(channel).submit(request).await.map(drop) })
+        })
+    };
+    let key_get = key.clone();
+    let key_list = key.clone();
+    let message_id = customs_message.clone();
+    let message_tax = customs_message.clone();
+    let calls: Vec<(&str, Call, &[Who])> = vec![
+        (
+            "Submit order (own copCode)",
+            submitting(MessageKind::Ceb311, false),
+            &[Who::Platform],
+        ),
+        (
+            "Submit payment (own copCode)",
+            submitting(MessageKind::Ceb411, false),
+            &[Who::Payer],
+        ),
+        (
+            "Submit waybill (own copCode)",
+            submitting(MessageKind::Ceb511, false),
+            &[Who::Carrier],
+        ),
+        (
+            "Submit inventory (own copCode)",
+            submitting(MessageKind::Ceb621, false),
+            &[Who::Platform],
+        ),
+        (
+            "Submit order (the platform's copCode)",
+            submitting(MessageKind::Ceb311, true),
+            &[Who::Platform],
+        ),
+        (
+            "GetShipment 1",
+            Box::new(move |channel, _| {
+                let request = v1::GetShipmentRequest {
+                    shipment: Some(key_get.clone()),
+                };
+                Box::pin(async move {
+                    GatewayClient::new(channel)
+                        .get_shipment(request)
+                        .await
+                        .map(drop)
+                })
+            }),
+            &[Who::Platform, Who::Payer, Who::Carrier, Who::Operator],
+        ),
+        (
+            "ListShipments of the platform",
+            Box::new(move |channel, _| {
+                let request = v1::ListShipmentsRequest {
+                    enterprise: key_list.ebp_code.clone(),
+                    ..Default::default()
+                };
+                Box::pin(async move {
+                    GatewayClient::new(channel)
+                        .list_shipments(request)
+                        .await
+                        .map(drop)
+                })
+            }),
+            &[Who::Platform, Who::Operator],
+        ),
+        (
+            "WatchShipments (own)",
+            Box::new(|channel, who| {
+                let enterprise = if who == Who::Operator {
+                    PLATFORM.to_owned()
+                } else {
+                    String::new()
+                };
+                let request = v1::WatchShipmentsRequest {
+                    enterprise,
+                    ..Default::default()
+                };
+                Box::pin(async move {
+                    GatewayClient::new(channel)
+                        .watch_shipments(request)
+                        .await
+                        .map(drop)
+                })
+            }),
+            &[
+                Who::Platform,
+                Who::Payer,
+                Who::Carrier,
+                Who::Stranger,
+                Who::Operator,
+            ],
+        ),
+        (
+            "Report a customs receipt",
+            Box::new(move |channel, who| {
+                let request = v1::AgencyReceipt {
+                    receipt_id: format!("matrix-{who:?}"),
+                    message_id: message_id.clone(),
+                    agency: "customs".into(),
+                    return_status: 800,
+                    return_info: "released".into(),
+                    at_unix_ms: 1,
+                };
+                Box::pin(
+                    async move { ReceiptsClient::new(channel).report(request).await.map(drop) },
+                )
+            }),
+            &[Who::Customs],
+        ),
+        (
+            "Report as another agency",
+            Box::new(move |channel, who| {
+                let request = v1::AgencyReceipt {
+                    receipt_id: format!("matrix-tax-{who:?}"),
+                    message_id: message_tax.clone(),
+                    agency: "tax".into(),
+                    return_status: 800,
+                    ..Default::default()
+                };
+                Box::pin(
+                    async move { ReceiptsClient::new(channel).report(request).await.map(drop) },
+                )
+            }),
+            &[],
+        ),
+        (
+            "ListDeadLetters",
+            Box::new(|channel, _| {
+                Box::pin(async move {
+                    AdminClient::new(channel)
+                        .list_dead_letters(v1::ListDeadLettersRequest::default())
+                        .await
+                        .map(drop)
+                })
+            }),
+            &[Who::Operator],
+        ),
+        (
+            "ReplayDeadLetter",
+            Box::new(|channel, _| {
+                let request = v1::DeadLetterRequest { id: "none".into() };
+                Box::pin(async move {
+                    AdminClient::new(channel)
+                        .replay_dead_letter(request)
+                        .await
+                        .map(drop)
+                })
+            }),
+            &[Who::Operator],
+        ),
+        (
+            "Echo",
+            Box::new(|channel, _| {
+                Box::pin(async move {
+                    GatewayClient::new(channel)
+                        .echo(v1::EchoRequest::default())
+                        .await
+                        .map(drop)
+                })
+            }),
+            &EVERYONE,
+        ),
+    ];
+    let mut failures = Vec::new();
+    let mut denied = 0;
+    for (name, call, may) in &calls {
+        for who in EVERYONE {
+            let expected = may.contains(&who);
+            match allowed(call(chan(who), who).await) {
+                Ok(got) if got == expected => denied += usize::from(!got),
+                Ok(got) => failures.push(format!(
+                    "{name} by {who:?}: allowed {got}, expected {expected}"
+                )),
+                Err(status) => failures.push(format!("{name} by {who:?}: {status:?}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(denied >= 50, "{denied} refusals");
+
+    // Every refusal is audited with the caller, its certificate, address and reason.
+    let facts = audited(&store, |f| {
+        f.iter()
+            .filter(|f| f.outcome.as_deref() == Some("PERMISSION_DENIED"))
+            .count()
+            >= denied
+    })
+    .await;
+    let refusals: Vec<&Facts> = facts
+        .iter()
+        .filter(|f| f.outcome.as_deref() == Some("PERMISSION_DENIED"))
+        .collect();
+    assert_eq!(refusals.len(), denied);
+    let fingerprints: Vec<&str> = clients.values().map(|c| c.fingerprint.as_str()).collect();
+    for f in &refusals {
+        assert!(!f.note.is_empty(), "no reason: {f:?}");
+        assert!(f.caller.is_some() && f.method.is_some(), "{f:?}");
+        assert_eq!(f.source_ip.as_deref(), Some("127.0.0.1"));
+        assert!(
+            fingerprints.contains(&f.cert_fingerprint.as_deref().unwrap_or_default()),
+            "{f:?}"
+        );
+    }
+    // A submission's record names its message, and one refused in its role says which field.
+    let payer_order = refusals
+        .iter()
+        .find(|f| {
+            f.caller.as_deref() == Some(format!("enterprise {PAYER}").as_str())
+                && f.note.contains("CEB311 order")
+        })
+        .expect("the payer's order refusal");
+    assert!(
+        payer_order.note.contains("ebpCode or ebcCode"),
+        "{payer_order:?}"
+    );
+    assert!(payer_order.message_id.is_some(), "{payer_order:?}");
+    gateway.node.stop().await.unwrap();
+}
