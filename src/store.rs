@@ -323,17 +323,12 @@ impl Store {
         answer
     }
 
-    /// Queues an audit record that stands alone (a call's record: no idempotency key, no
-    /// other write) without waiting for it: it is written, and chained, with the writer's next
-    /// group. When the queue is full the record waits for room on a task of its own.
-    pub fn audit_call(&self, facts: &crate::audit::Facts) {
-        let entry = serde_json::to_string(facts).unwrap_or_default();
-        let event = Accepted::bookkeeping("gateway:call", entry, Writes::default());
-        let (reply, _) = oneshot::channel();
-        match self
-            .queue
-            .try_send(writer::Request::Commit { event, reply })
-        {
+    /// Queues an audit record that stands alone (a call's) without waiting for it: it is
+    /// written, and chained, with the writer's next group. When the queue is full the record
+    /// waits for room on a task of its own.
+    pub fn audit_call(&self, facts: crate::audit::Facts) {
+        let request = writer::Request::Audit(Box::new(facts));
+        match self.queue.try_send(request) {
             Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
             Err(mpsc::error::TrySendError::Full(request)) => {
                 let queue = self.queue.clone();

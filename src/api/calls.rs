@@ -124,7 +124,7 @@ impl CallAudit {
                 .as_ref()
                 .map(|f| format!("certificate {f}"));
         }
-        store.audit_call(&facts);
+        store.audit_call(facts);
     }
 }
 

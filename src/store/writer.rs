@@ -37,6 +37,8 @@ pub(super) enum Request {
         limit: usize,
         reply: oneshot::Sender<Result<Purged, StoreError>>,
     },
+    /// A record of the audit log that stands alone (a call's); nobody waits for it.
+    Audit(Box<Facts>),
 }
 
 /// A request decided, with where its answer goes.
@@ -49,6 +51,8 @@ enum Decided {
         oneshot::Sender<Result<Purged, StoreError>>,
         Result<Purged, StoreError>,
     ),
+    /// A call's audit record was queued in the group (or its id failed: logged).
+    Audited,
 }
 
 /// The audit chain's state: its tip and the last purge's checkpoint.
@@ -94,11 +98,14 @@ pub struct Stats {
     pub fsyncs: u64,
     /// Batches applied.
     pub batches: u64,
+    /// Calls' audit records queued (not counted in `commits`).
+    pub call_records: u64,
 }
 
 #[derive(Default)]
 pub(super) struct SharedStats {
     commits: AtomicU64,
+    call_records: AtomicU64,
     fsyncs: AtomicU64,
     batches: AtomicU64,
 }
@@ -107,6 +114,7 @@ impl SharedStats {
     pub fn snapshot(&self) -> Stats {
         Stats {
             commits: self.commits.load(Ordering::Relaxed),
+            call_records: self.call_records.load(Ordering::Relaxed),
             fsyncs: self.fsyncs.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
         }
@@ -161,6 +169,9 @@ impl Writer {
                 match request {
                     Request::Commit { reply, .. } => drop(reply.send(Err(StoreError::Failed))),
                     Request::PurgeAudit { reply, .. } => drop(reply.send(Err(StoreError::Failed))),
+                    Request::Audit(_) => {
+                        tracing::error!("a call's audit record is lost: the store failed")
+                    }
                 }
             }
             return;
@@ -180,6 +191,16 @@ impl Writer {
                     limit,
                     reply,
                 } => Decided::Purge(reply, self.purge_audit(&mut group, before_unix_ms, limit)),
+                Request::Audit(facts) => {
+                    match self.db.generate_id() {
+                        Ok(seq) => {
+                            put_audit(&mut group, seq, *facts);
+                            self.stats.call_records.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(error) => tracing::error!(%error, "a call's audit record is lost"),
+                    }
+                    Decided::Audited
+                }
             })
             .collect();
         let wrote = decided
@@ -231,6 +252,7 @@ impl Writer {
                     };
                     let _ = reply.send(answer);
                 }
+                Decided::Audited => {}
             }
         }
     }
