@@ -184,6 +184,23 @@ fn check_config_names_the_file_and_the_key_of_an_invalid_value_and_exits_2() {
     );
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("error: rules: reading"), "{out}");
+    // TLS: a register that cannot be read, a certificate without its key.
+    let missing = dir.path().join("missing.toml");
+    let missing = missing.to_str().unwrap();
+    for (env, expected) in [
+        (
+            ("SINGLE_WINDOW_TLS_REGISTER", missing),
+            format!("tls.register: {missing}"),
+        ),
+        (
+            ("SINGLE_WINDOW_TLS_CERT", missing),
+            "tls.key: required with tls.cert".to_owned(),
+        ),
+    ] {
+        let (code, out) = check_config(&[], &[env]);
+        assert_eq!(code, 2, "{out}");
+        assert!(out.contains(&expected), "{expected}: {out}");
+    }
 }
 
 #[test]

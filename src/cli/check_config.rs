@@ -174,11 +174,12 @@ fn check(
         (None, Some(path)) => path.display().to_string(),
         (None, None) => "defaults".to_owned(),
     };
+    // TLS files and the register of identities, read and checked as `serve` would.
+    let security = crate::api::Security::load(&config.tls).map_err(|error| format!("{error:#}"))?;
     let listen = config.server.listen;
-    if !listen.ip().is_loopback() {
+    if let Err(error) = security.check_address("server.listen", listen) {
         return Err(format!(
-            "{}: server.listen: {listen} is not a loopback address; plaintext is allowed on \
-             loopback only",
+            "{}: {error}",
             origin("SINGLE_WINDOW_SERVER_LISTEN")
         ));
     }
