@@ -6,21 +6,18 @@
 //! gateway node dispatches to it over mutual TLS; the command line names `--tls-ca` when an
 //! https:// URL comes without it.
 
+#[path = "support/pki.rs"]
+mod pki;
 #[path = "support/shipments.rs"]
 #[allow(dead_code)]
 mod shipments;
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
-};
 use single_window::api::State;
 use single_window::cli::{self, StatusArgs, SubmitArgs};
 use single_window::client::ClientTls;
@@ -46,47 +43,34 @@ const PATIENCE: Duration = Duration::from_secs(20);
 // ---------------------------------------------------------------------------------------------
 // Certificates.
 
-/// PEM files in a temporary folder: a CA, a server and a client signed by it, and a client
-/// signed by another CA.
+/// PEM files in a temporary folder (`support/pki.rs`): a CA, a server and a client signed by
+/// it (`client`), and a client signed by another CA (`rogue`).
 struct Pki {
-    dir: tempfile::TempDir,
+    inner: pki::Pki,
+    client: pki::Client,
+    rogue: pki::Client,
 }
 
 impl Pki {
     fn new() -> Pki {
-        let dir = tempfile::tempdir().unwrap();
-        let (ca_pem, ca) = authority("single-window test CA");
-        let (_, other) = authority("some other CA");
-        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
-        write("ca.pem", &ca_pem);
-        let localhost = vec![
-            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-            SanType::DnsName("localhost".try_into().unwrap()),
-        ];
-        let (cert, key) = leaf(
-            &ca,
-            "agency",
-            localhost,
-            ExtendedKeyUsagePurpose::ServerAuth,
+        let inner = pki::Pki::new();
+        let client = inner.client("client", pki::Made::default());
+        let rogue = inner.client(
+            "rogue",
+            pki::Made {
+                foreign: true,
+                ..pki::Made::default()
+            },
         );
-        write("server.pem", &cert);
-        write("server.key", &key);
-        let (cert, key) = leaf(&ca, "gateway", vec![], ExtendedKeyUsagePurpose::ClientAuth);
-        write("client.pem", &cert);
-        write("client.key", &key);
-        let (cert, key) = leaf(
-            &other,
-            "intruder",
-            vec![],
-            ExtendedKeyUsagePurpose::ClientAuth,
-        );
-        write("rogue.pem", &cert);
-        write("rogue.key", &key);
-        Pki { dir }
+        Pki {
+            inner,
+            client,
+            rogue,
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.inner.path(name)
     }
 
     fn read(&self, name: &str) -> Vec<u8> {
@@ -95,10 +79,10 @@ impl Pki {
 
     /// The client with the CA and `who`'s certificate (`client`, `rogue`), or none.
     fn client(&self, who: Option<&str>) -> ClientTls {
-        ClientTls {
-            ca: Some(self.path("ca.pem")),
-            cert: who.map(|w| self.path(&format!("{w}.pem"))),
-            key: who.map(|w| self.path(&format!("{w}.key"))),
+        match who {
+            None => self.inner.anonymous(),
+            Some("rogue") => self.rogue.tls.clone(),
+            Some(_) => self.client.tls.clone(),
         }
     }
 
@@ -121,39 +105,6 @@ impl Pki {
             ))
             .client_ca_root(Certificate::from_pem(self.read("ca.pem")))
     }
-}
-
-/// A self-signed CA: its PEM certificate and what signs with it.
-fn authority(name: &str) -> (String, Issuer<'static, KeyPair>) {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let key = KeyPair::generate().unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    (cert.pem(), Issuer::new(params, key))
-}
-
-/// A leaf signed by `issuer`: its PEM certificate and PEM key.
-fn leaf(
-    issuer: &Issuer<'static, KeyPair>,
-    name: &str,
-    names: Vec<SanType>,
-    usage: ExtendedKeyUsagePurpose,
-) -> (String, String) {
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.subject_alt_names = names;
-    params.is_ca = IsCa::ExplicitNoCa;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    params.extended_key_usages = vec![usage];
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, issuer).unwrap();
-    (cert.pem(), key.serialize_pem())
 }
 
 // ---------------------------------------------------------------------------------------------
