@@ -40,10 +40,15 @@ struct Gateway {
 }
 
 async fn start(pki: &Pki) -> anyhow::Result<Gateway> {
+    start_with(pki, Config::default().limits).await
+}
+
+async fn start_with(pki: &Pki, limits: single_window::config::Limits) -> anyhow::Result<Gateway> {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), StoreConfig::default()).unwrap();
     let state = Arc::new(State {
         tls: pki.server(),
+        limits,
         ..State::new(Arc::new(Rules::embedded().unwrap()), store)
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -280,6 +285,48 @@ async fn mutual_tls_admits_registered_certificates_and_refuses_the_rest() {
     };
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     echo(&payer.tls, &url).await.unwrap();
+    gateway.node.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_connection_has_its_own_limit_of_calls_in_flight() {
+    let pki = Pki::new();
+    let platform = pki.client("platform", Made::default());
+    pki.write_register(&entry(
+        &platform,
+        false,
+        &format!("enterprise = {PLATFORM:?}"),
+        false,
+    ));
+    let limits = single_window::config::Limits {
+        max_concurrent_per_connection: std::num::NonZeroUsize::new(2).unwrap(),
+        ..Config::default().limits
+    };
+    let gateway = start_with(&pki, limits).await.unwrap();
+    // Open watches hold their slots; on one connection the third is shed at once.
+    let mut client = GatewayClient::new(channel(&platform.tls, &gateway.node.url));
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        open.push(
+            client
+                .watch_shipments(v1::WatchShipmentsRequest::default())
+                .await
+                .unwrap(),
+        );
+    }
+    let status = client
+        .watch_shipments(v1::WatchShipmentsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains("on this connection"),
+        "{status:?}"
+    );
+    // Another connection of the same enterprise has its own slots.
+    let mut other = GatewayClient::new(channel(&platform.tls, &gateway.node.url));
+    other.echo(v1::EchoRequest::default()).await.unwrap();
+    drop(open);
     gateway.node.stop().await.unwrap();
 }
 

@@ -47,9 +47,7 @@ impl Peer {
             };
         }
         Peer {
-            addr: extensions
-                .get::<TcpConnectInfo>()
-                .and_then(TcpConnectInfo::remote_addr),
+            addr: remote_addr(request),
             ..Peer::default()
         }
     }
@@ -83,6 +81,17 @@ impl Peer {
                 reason: format!("{} is not in the register of identities", named()),
             }),
         }
+    }
+}
+
+/// The peer's address, over TLS or not.
+pub fn remote_addr<B>(request: &http::Request<B>) -> Option<SocketAddr> {
+    let extensions = request.extensions();
+    match extensions.get::<TlsConnectInfo<TcpConnectInfo>>() {
+        Some(tls) => tls.get_ref().remote_addr(),
+        None => extensions
+            .get::<TcpConnectInfo>()
+            .and_then(TcpConnectInfo::remote_addr),
     }
 }
 

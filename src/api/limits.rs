@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use metrics::counter;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tonic::transport::server::TcpConnectInfo;
 use tonic::Status;
 
 use crate::config::Limits;
@@ -91,10 +90,8 @@ where
         let admission = if request.uri().path().starts_with("/grpc.health.v1.Health/") {
             None
         } else {
-            let peer = request
-                .extensions()
-                .get::<TcpConnectInfo>()
-                .and_then(TcpConnectInfo::remote_addr);
+            // Over TLS or not: a TLS connection's limit is its own too.
+            let peer = super::identify::remote_addr(&request);
             match self.slots.admit(peer) {
                 Ok(admission) => Some(admission),
                 Err(status) => {
