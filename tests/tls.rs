@@ -751,3 +751,142 @@ async fn every_role_may_make_exactly_its_own_calls() {
     assert!(payer_order.message_id.is_some(), "{payer_order:?}");
     gateway.node.stop().await.unwrap();
 }
+
+// -------------------------------------------------------------------------------------------
+// The gateway as a process, the command line as its client.
+
+/// `single-window ARGS` with the client certificate of `who` (none: the CA only).
+fn cli(args: &[&str], who: Option<&Client>, pki: &Pki) -> (i32, String) {
+    let tls = who.map_or_else(|| pki.anonymous(), |c| c.tls.clone());
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_single-window"));
+    command.args(args).env_remove("SINGLE_WINDOW_SERVER");
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    for (flag, value) in [
+        ("--tls-ca", path(&tls.ca)),
+        ("--tls-cert", path(&tls.cert)),
+        ("--tls-key", path(&tls.key)),
+    ] {
+        if let Some(value) = value {
+            command.args([flag, &value]);
+        }
+    }
+    let output = command.output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_process_serves_mutual_tls_to_the_command_line() {
+    use std::io::BufRead as _;
+    let pki = Pki::new();
+    let rules = Rules::embedded().unwrap();
+    let platform = pki.client("platform", Made::default());
+    let stranger = pki.client("stranger", Made::default());
+    pki.write_register(
+        &[
+            entry(
+                &platform,
+                false,
+                &format!("enterprise = {PLATFORM:?}"),
+                false,
+            ),
+            entry(
+                &stranger,
+                true,
+                &format!("enterprise = {STRANGER:?}"),
+                false,
+            ),
+        ]
+        .concat(),
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data = tempfile::tempdir().unwrap();
+    let tls = pki.server();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_single-window"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--data",
+        ])
+        .arg(data.path())
+        .env("SINGLE_WINDOW_TLS_CERT", &tls.cert)
+        .env("SINGLE_WINDOW_TLS_KEY", &tls.key)
+        .env("SINGLE_WINDOW_TLS_CLIENT_CA", &tls.client_ca)
+        .env("SINGLE_WINDOW_TLS_REGISTER", &tls.register)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("serving on") {
+        line.clear();
+    }
+    assert!(
+        line.contains("serving on") && line.contains("TLS"),
+        "{line}"
+    );
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let server = format!("https://127.0.0.1:{port}");
+
+    // The platform submits its order with its certificate and reads the shipment back.
+    let folder = tempfile::tempdir().unwrap();
+    let order = message(1, MessageKind::Ceb311, PLATFORM, &rules);
+    std::fs::write(folder.path().join("order.xml"), encode(&order)).unwrap();
+    let folder_arg = folder.path().to_str().unwrap();
+    let (code, out) = cli(
+        &["submit", folder_arg, "--no-journal", "--server", &server],
+        Some(&platform),
+        &pki,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("accepted"), "{out}");
+    let s1 = synth::shipment(77, 1, &rules);
+    let shipment = format!(
+        "{PLATFORM}/{}",
+        s1.order.head.order_no.as_ref().unwrap().as_str()
+    );
+    let (code, out) = cli(
+        &["status", &shipment, "--server", &server],
+        Some(&platform),
+        &pki,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(s1.order.head.order_no.as_ref().unwrap().as_str()),
+        "{out}"
+    );
+
+    // Another enterprise is refused, with the reason; a client without a certificate does not
+    // get through the handshake.
+    let (code, out) = cli(
+        &["status", &shipment, "--server", &server],
+        Some(&stranger),
+        &pki,
+    );
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains("PermissionDenied") && out.contains("not a shipment of enterprise"),
+        "{out}"
+    );
+    let (code, out) = cli(&["status", &shipment, "--server", &server], None, &pki);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.starts_with("error: "),
+        "nothing of the shipment is shown: {out}"
+    );
+
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
