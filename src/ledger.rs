@@ -195,43 +195,37 @@ pub fn state_named(name: &str) -> Option<State> {
     record::state_named(name)
 }
 
-/// The enterprises that take part in a shipment: the codes its documents name for a role
-/// (platform, e-commerce enterprise, payment enterprise, logistics enterprise, declaring
-/// agent, guarantor) and every sender.
+/// The enterprises that take part in a shipment, as its platform's own documents say: the
+/// platform; the codes the order names (e-commerce enterprise, payment enterprise) and the
+/// inventory names (e-commerce enterprise, agent, logistics enterprise, guarantor); and the
+/// senders of the order and the inventory. A payment's or a waybill's enterprise (or sender),
+/// or a cancellation's or return's sender, takes part only once the order or the inventory
+/// names it: a document that joins the shipment by its order number does not by itself make
+/// its sender a party (it could then read another platform's shipment).
 pub fn enterprises(s: &Shipment) -> Vec<String> {
     let mut set = BTreeSet::new();
-    let mut add = |code: Option<&crate::domain::EntCode<'_>>| {
-        if let Some(code) = code {
-            set.insert(code.as_str().to_owned());
-        }
-    };
-    add(Some(&s.key.ebp_code));
+    let code = |c: Option<&crate::domain::EntCode<'_>>| c.map(|c| c.as_str().to_owned());
+    set.insert(s.key.ebp_code.as_str().to_owned());
+    let mut named = Vec::new();
     if let Some(o) = &s.order {
-        add(o.doc.head.ebc_code.as_ref());
-        add(o.doc.head.pay_code.as_ref());
-    }
-    if let Some(p) = &s.payment {
-        add(p.doc.head.pay_code.as_ref());
-    }
-    if let Some(w) = &s.waybill {
-        add(w.doc.head.logistics_code.as_ref());
+        named.extend([
+            code(o.doc.head.ebc_code.as_ref()),
+            code(o.doc.head.pay_code.as_ref()),
+        ]);
+        named.push(Some(o.sender.clone()));
     }
     if let Some(i) = &s.inventory {
-        add(i.doc.head.ebc_code.as_ref());
-        add(i.doc.head.agent_code.as_ref());
-        add(i.doc.head.logistics_code.as_ref());
-        add(i.doc.head.assure_code.as_ref());
+        let h = &i.doc.head;
+        named.extend([
+            code(h.ebc_code.as_ref()),
+            code(h.agent_code.as_ref()),
+            code(h.logistics_code.as_ref()),
+            code(h.assure_code.as_ref()),
+        ]);
+        named.push(Some(i.sender.clone()));
     }
-    let senders = [
-        s.order.as_ref().map(|f| &f.sender),
-        s.payment.as_ref().map(|f| &f.sender),
-        s.waybill.as_ref().map(|f| &f.sender),
-        s.inventory.as_ref().map(|f| &f.sender),
-        s.cancel.as_ref().map(|f| &f.sender),
-        s.refund.as_ref().map(|f| &f.sender),
-    ];
-    for sender in senders.into_iter().flatten() {
-        set.insert(sender.clone());
-    }
+    set.extend(named.into_iter().flatten().filter(|c| !c.is_empty()));
+    // A payment's, waybill's, cancellation's or return's enterprise is a party when the order
+    // or the inventory names it (it is in `set` then), never by its own say.
     set.into_iter().collect()
 }

@@ -29,7 +29,8 @@ use single_window::synth::{self, CARRIER, PAYER, PLATFORM};
 use tonic::transport::Channel;
 use tonic::Code;
 
-const STRANGER: &str = "3301969999";
+/// A logistics enterprise of the register that takes no part in the matrix's shipments.
+const STRANGER: &str = "1101081122";
 const USER_AGENT: &str = "matrix-test/1.0";
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -540,7 +541,8 @@ async fn every_role_may_make_exactly_its_own_calls() {
     let key_get = key.clone();
     let key_list = key.clone();
     let message_id = customs_message.clone();
-    let message_tax = customs_message.clone();
+    // Never routed anywhere: only the policy can refuse customs reporting it as tax.
+    let message_tax = format!("{customs_message}:never-routed");
     let calls: Vec<(&str, Call, &[Who])> = vec![
         (
             "Submit order (own copCode)",
@@ -736,6 +738,19 @@ async fn every_role_may_make_exactly_its_own_calls() {
             "{f:?}"
         );
     }
+    for f in &refusals {
+        if f.caller
+            .as_deref()
+            .is_some_and(|c| c.starts_with("enterprise "))
+        {
+            let code = f
+                .caller
+                .as_deref()
+                .unwrap_or_default()
+                .trim_start_matches("enterprise ");
+            assert_eq!(f.enterprise.as_deref(), Some(code), "{f:?}");
+        }
+    }
     // A submission's record names its message, and one refused in its role says which field.
     let payer_order = refusals
         .iter()
@@ -749,6 +764,63 @@ async fn every_role_may_make_exactly_its_own_calls() {
         "{payer_order:?}"
     );
     assert!(payer_order.message_id.is_some(), "{payer_order:?}");
+
+    // A waybill that joins the platform's shipment by its order number does not make its
+    // sender a party: the stranger may send it, in its own role, and still not read the
+    // shipment.
+    let order = message(3, MessageKind::Ceb311, PLATFORM, &rules);
+    let reply = GatewayClient::new(chan(Who::Platform))
+        .submit(submit(&order))
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.get_ref().blocks[0].outcome,
+        v1::Outcome::Accepted as i32,
+        "{reply:?}"
+    );
+    let mut s3 = synth::shipment(77, 3, &rules);
+    s3.logistics.head.logistics_code =
+        Some(single_window::domain::EntCode::parse_str(STRANGER).unwrap());
+    let guid = "0000004D-0000-0000-0000-000000000BAD";
+    let waybill = synth::message(
+        MessageKind::Ceb511,
+        guid,
+        STRANGER,
+        vec![Document::Logistics(s3.logistics)],
+    );
+    let reply = GatewayClient::new(chan(Who::Stranger))
+        .submit(submit(&waybill))
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.get_ref().blocks[0].outcome,
+        v1::Outcome::Accepted as i32,
+        "{reply:?}"
+    );
+    let key3 = v1::ShipmentKey {
+        ebp_code: PLATFORM.into(),
+        order_no: s3.order.head.order_no.as_ref().unwrap().as_str().to_owned(),
+    };
+    let view = GatewayClient::new(chan(Who::Platform))
+        .get_shipment(v1::GetShipmentRequest {
+            shipment: Some(key3.clone()),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        view.documents
+            .iter()
+            .any(|d| d.kind.contains("waybill") || d.kind.contains("511")),
+        "the waybill joined: {view:?}"
+    );
+    let status = GatewayClient::new(chan(Who::Stranger))
+        .get_shipment(v1::GetShipmentRequest {
+            shipment: Some(key3),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     gateway.node.stop().await.unwrap();
 }
 

@@ -18,6 +18,8 @@ use crate::store::Store;
 
 /// Longest user agent kept in a record, characters.
 const USER_AGENT_CHARS: usize = 200;
+/// Longest refusal reason kept in a record, characters.
+const REASON_CHARS: usize = 500;
 /// Longest message id kept in a record, characters.
 const MESSAGE_ID_CHARS: usize = 300;
 
@@ -50,7 +52,7 @@ impl CallNote {
 
     /// Why the call was refused.
     pub fn reason(&self, reason: &str) {
-        self.lock().reason = Some(reason.to_owned());
+        self.lock().reason = Some(clip(reason, REASON_CHARS));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Noted> {

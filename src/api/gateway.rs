@@ -344,7 +344,10 @@ impl v1::gateway_server::Gateway for Gateway {
                         Ok(request) => gateway.submit_one(&caller, &note, request).await,
                         Err(status) => Err(status),
                     };
-                    if replies.send(reply).await.is_err() {
+                    // An error ends the call (gRPC sends it as the trailers): nothing after it
+                    // is read, let alone committed.
+                    let ended = reply.is_err();
+                    if replies.send(reply).await.is_err() || ended {
                         break;
                     }
                 }

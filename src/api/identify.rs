@@ -72,9 +72,10 @@ impl Peer {
         };
         match register.lookup(fingerprint, self.subject.as_deref()) {
             Lookup::Known(identity) => Ok(Caller::Known(identity)),
-            Lookup::Revoked(name) => Err(Denied {
+            // The entry's name stays out of the answer: it may say why the key was revoked.
+            Lookup::Revoked(_) => Err(Denied {
                 unauthenticated: true,
-                reason: format!("{} is revoked in the register (entry {name:?})", named()),
+                reason: format!("{} is revoked in the register", named()),
             }),
             Lookup::Unknown => Err(Denied {
                 unauthenticated: true,
@@ -95,10 +96,39 @@ pub fn remote_addr<B>(request: &http::Request<B>) -> Option<SocketAddr> {
     }
 }
 
-/// The subject of a DER certificate, as `CN=…, O=…`.
+/// The subject of a DER certificate, as `CN=…, O=…`: attributes in the certificate's order,
+/// `,` `+` `\` (and `=`) inside a value escaped with `\` (RFC 4514), so that a value cannot
+/// pass for more attributes (`CN=customs\, O=GACC` is one common name).
 fn subject(der: &[u8]) -> Option<String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    Some(cert.subject().to_string())
+    let rdns: Vec<String> = cert
+        .subject()
+        .iter_rdn()
+        .map(|rdn| {
+            rdn.iter()
+                .map(|attr| {
+                    let oid = attr.attr_type().to_id_string();
+                    let name = match oid.as_str() {
+                        "2.5.4.3" => "CN",
+                        "2.5.4.10" => "O",
+                        "2.5.4.11" => "OU",
+                        "2.5.4.6" => "C",
+                        "2.5.4.7" => "L",
+                        "2.5.4.8" => "ST",
+                        "2.5.4.5" => "SERIALNUMBER",
+                        other => other,
+                    };
+                    let value = attr.as_str().map_or_else(
+                        |_| format!("#{}", crate::hex::encode(attr.attr_value().data)),
+                        crate::auth::register::escape,
+                    );
+                    format!("{name}={value}")
+                })
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect();
+    Some(rdns.join(", "))
 }
 
 /// The register in force, shared by the calls; replaced when its file changes.

@@ -172,12 +172,13 @@ where
             let peer = Peer::of(&request);
             let mut audit = (!is_health(method))
                 .then(|| CallAudit::begin(identity.store.clone(), method, &peer, &request));
-            let admitted = peer
-                .caller(&identity.registry.current())
-                .and_then(|caller| auth::policy::gate(&caller, method).map(|()| caller));
-            if let (Some(audit), Ok(caller)) = (&mut audit, &admitted) {
+            let identified = peer.caller(&identity.registry.current());
+            // Recorded before the gate, so that a refused call names its caller too.
+            if let (Some(audit), Ok(caller)) = (&mut audit, &identified) {
                 audit.caller(caller);
             }
+            let admitted =
+                identified.and_then(|caller| auth::policy::gate(&caller, method).map(|()| caller));
             let note = audit
                 .as_ref()
                 .map_or_else(CallNote::default, CallAudit::note);

@@ -43,6 +43,17 @@ impl Denied {
     }
 }
 
+/// Longest piece of a client's value echoed in a reason, characters.
+const ECHO_CHARS: usize = 64;
+
+/// A client's value as a reason shows it: its first [`ECHO_CHARS`] characters.
+fn echo(value: &str) -> &str {
+    match value.char_indices().nth(ECHO_CHARS) {
+        Some((end, _)) => &value[..end],
+        None => value,
+    }
+}
+
 /// What a call is, for the gate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -114,7 +125,8 @@ pub fn sender(caller: &Caller, requested: &str) -> Result<String, Denied> {
         None => Ok(requested.to_owned()),
         Some(own) if requested.is_empty() || requested == own => Ok(own.to_owned()),
         Some(own) => Err(Denied::because(format!(
-            "sender: {requested} is not the authenticated enterprise {own}"
+            "sender: {} is not the authenticated enterprise {own}",
+            echo(requested)
         ))),
     }
 }
@@ -205,7 +217,8 @@ pub fn submission(caller: &Caller, cop: Option<&str>, blocks: &[Holders]) -> Res
     if let Some(cop) = cop {
         if cop != own {
             return Err(Denied::because(format!(
-                "BaseTransfer.copCode: {cop} is not the authenticated enterprise {own}"
+                "BaseTransfer.copCode: {} is not the authenticated enterprise {own}",
+                echo(cop)
             )));
         }
     }
@@ -221,7 +234,7 @@ pub fn submission(caller: &Caller, cop: Option<&str>, blocks: &[Holders]) -> Res
             let named: Vec<String> = block
                 .fields
                 .iter()
-                .map(|(field, v)| format!("{field} {}", v.as_deref().unwrap_or("(absent)")))
+                .map(|(field, v)| format!("{field} {}", v.as_deref().map_or("(absent)", echo)))
                 .collect();
             return Err(Denied::because(format!(
                 "block {n}: a {} is sent by the party it names in {}; {} is not the \
@@ -255,8 +268,9 @@ pub fn listing(caller: &Caller, requested: &str) -> Result<String, Denied> {
         None => Ok(requested.to_owned()),
         Some(own) if requested.is_empty() || requested == own => Ok(own.to_owned()),
         Some(own) => Err(Denied::because(format!(
-            "enterprise: {requested} is not the authenticated enterprise {own}; an enterprise \
-             lists and watches its own shipments"
+            "enterprise: {} is not the authenticated enterprise {own}; an enterprise \
+             lists and watches its own shipments",
+            echo(requested)
         ))),
     }
 }

@@ -139,6 +139,13 @@ impl Register {
                         return Err(fail(format!("fingerprint {hex} is listed twice")));
                     }
                 }
+                (None, Some(_)) if !matches!(value.identity.role, Role::Enterprise(_)) => {
+                    return Err(fail(
+                        "an agency or an operator is named by fingerprint, not by subject (a \
+                         subject can be asked of the CA by anyone)"
+                            .to_owned(),
+                    ))
+                }
                 (None, Some(subject)) if !subject.trim().is_empty() => {
                     let subject = normalize_subject(&subject);
                     if register.by_subject.insert(subject.clone(), value).is_some() {
@@ -195,13 +202,39 @@ pub fn parse_fingerprint(text: &str) -> Option<[u8; 32]> {
     crate::hex::decode32(&digits)
 }
 
-/// A subject as the register compares it: RDNs split on commas, each trimmed, joined by ", ".
+/// A subject as the register compares it: split on the commas that are not escaped, each part
+/// trimmed, joined by ", ". An escaped comma (`\,`) stays inside its value.
 fn normalize_subject(subject: &str) -> String {
-    subject
-        .split(',')
-        .map(str::trim)
+    let mut parts = vec![String::new()];
+    let mut escaped = false;
+    for c in subject.chars() {
+        let last = parts.last_mut().expect("one part at least");
+        match c {
+            ',' if !escaped => parts.push(String::new()),
+            _ => {
+                escaped = c == '\\' && !escaped;
+                last.push(c);
+            }
+        }
+    }
+    parts
+        .iter()
+        .map(|p| p.trim())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// An attribute value as a subject shows it (RFC 4514): `\` before `,` `+` `"` `\` `<` `>`
+/// `;` `=`.
+pub fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -225,8 +258,13 @@ mod tests {
 
             [[identity]]
             name = "customs"
-            subject = "CN=customs,O=GACC"
+            fingerprint = "{}"
             agency = "customs"
+
+            [[identity]]
+            name = "a shop"
+            subject = "CN=shop,O=Shop Ltd"
+            enterprise = "3301960005"
 
             [[identity]]
             name = "ops"
@@ -244,11 +282,12 @@ mod tests {
             fingerprint = "{}"
             enterprise = "3301960000"
             "#,
+            "33".repeat(32),
             "11".repeat(32),
             "22".repeat(32)
         );
         let register = Register::parse(&text).unwrap();
-        assert_eq!(register.len(), 5);
+        assert_eq!(register.len(), 6);
         let platform = register.lookup(&fp(FP_A), Some("CN=anything"));
         assert_eq!(
             platform,
@@ -257,7 +296,7 @@ mod tests {
                 role: Role::Enterprise("1105910159".into())
             })
         );
-        let customs = register.lookup(&[9; 32], Some("CN=customs, O=GACC"));
+        let customs = register.lookup(&[0x33; 32], None);
         assert!(matches!(
             customs,
             Lookup::Known(Identity {
@@ -323,7 +362,11 @@ mod tests {
             ("[[identity]]\nenterprise = \"1\"\n", "identity #1: give exactly one of fingerprint"),
             ("[[identity]]\nsubject = \"CN=a\"\nagency = \"police\"\n", "identity #1: agency \"police\""),
             (
-                "[[identity]]\nsubject = \"CN=a\"\nagency = \"fx\"\n[[identity]]\nsubject = \"CN=a\"\nagency = \"tax\"\n",
+                "[[identity]]\nsubject = \"CN=a\"\noperator = true\n",
+                "identity #1: an agency or an operator is named by fingerprint",
+            ),
+            (
+                "[[identity]]\nsubject = \"CN=a\"\nenterprise = \"1\"\n[[identity]]\nsubject = \"CN=a\"\nenterprise = \"2\"\n",
                 "identity #2: subject \"CN=a\" is listed twice",
             ),
             ("[[identity]]\nsubjekt = \"CN=a\"\n", "unknown field `subjekt`"),
