@@ -46,6 +46,9 @@ pub use calls::CallNote;
 pub use gateway::Gateway;
 pub use tls::Security;
 
+/// The metadata key of the secret a TLS node's in-process agencies send on its internal port.
+pub const INTERNAL_TOKEN: &str = "x-single-window-internal";
+
 /// What the handlers share.
 pub struct State {
     /// Rules, loaded and checked once.
@@ -159,8 +162,13 @@ pub async fn run(
     if let Some(tls) = security.tls {
         builder = builder.tls_config(tls)?;
     }
-    let observe = observe::ObserveLayer::new(draining).identifying(security.registry, audit_store);
-    builder
+    let internal = security.internal_token.is_some();
+    let observe = observe::ObserveLayer::new(draining).identifying(
+        security.registry,
+        audit_store,
+        security.internal_token,
+    );
+    let mut router = builder
         .timeout(Duration::from_millis(timeout_ms))
         .max_concurrent_streams(u32_of(limits.h2_max_concurrent_streams))
         .http2_max_header_list_size(u32_of(limits.h2_max_header_list_bytes))
@@ -171,10 +179,15 @@ pub async fn run(
         .layer(observe)
         .layer(limits::ShedLayer::new(&limits))
         .add_service(health)
-        .add_service(reflection)
-        .add_service(gateway)
-        .add_service(ReceiptsServer::new(agency_side.clone()))
-        .add_service(AdminServer::new(agency_side))
+        .add_service(ReceiptsServer::new(agency_side.clone()));
+    // The internal port of in-process agencies serves their receipts only.
+    if !internal {
+        router = router
+            .add_service(reflection)
+            .add_service(gateway)
+            .add_service(AdminServer::new(agency_side));
+    }
+    router
         .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await
 }

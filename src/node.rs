@@ -32,8 +32,11 @@ pub fn embedded_sim() -> SimConfig {
 
 /// A running gateway.
 pub struct Node {
-    /// Where it serves: `http://IP:PORT`.
+    /// Where it serves: `http://IP:PORT`, or `https://` with TLS.
     pub url: String,
+    /// With TLS and simulated agencies: the plaintext loopback port where they report (only
+    /// `Receipts`, only with the node's secret).
+    pub internal_url: Option<String>,
     /// Its handlers' state (store, rules, counters).
     pub state: Arc<State>,
     /// The dispatcher.
@@ -86,13 +89,16 @@ impl Node {
             Some(internal) => format!("http://{}", internal.local_addr()?),
             None => url.clone(),
         };
+        // The secret the in-process agencies show on the internal port.
+        let token = internal.as_ref().map(|_| new_token()).transpose()?;
         let sims = if simulated.is_empty() {
             None
         } else {
             Some(
                 sim::spawn(SimConfig {
                     agencies: simulated,
-                    gateway: Some(reports_to),
+                    gateway: Some(reports_to.clone()),
+                    gateway_token: token.clone(),
                     ledger: Some(state.store.path().join(SIM_LEDGER)),
                     ..sim
                 })
@@ -142,7 +148,9 @@ impl Node {
             tls: None,
             registry: security.registry.clone(),
             register_file: None,
+            internal_token: token,
         };
+        let internal_url = internal.is_some().then_some(reports_to);
         let main = api::run(listener, state.clone(), security, stopped);
         let server = match internal {
             None => tokio::spawn(main),
@@ -156,6 +164,7 @@ impl Node {
         };
         Ok(Node {
             url,
+            internal_url,
             state,
             dispatcher,
             endpoints,
@@ -208,4 +217,11 @@ impl Node {
         (&mut self.server).await??;
         Ok(())
     }
+}
+
+/// 32 random bytes, hex: the internal port's secret.
+fn new_token() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for a token: {e}"))?;
+    Ok(crate::hex::encode(&bytes))
 }

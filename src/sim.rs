@@ -168,6 +168,7 @@ impl Sim {
             book.clone(),
             gateway,
             config.gateway_tls.clone(),
+            config.gateway_token.clone(),
             closed.clone(),
             config.report_in_flight,
             config.queue,

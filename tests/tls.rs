@@ -169,6 +169,28 @@ async fn mutual_tls_admits_registered_certificates_and_refuses_the_rest() {
     echo(&payer.tls, &url).await.unwrap();
     echo(&customs.tls, &url).await.unwrap();
 
+    // The simulated agencies' internal port is not a way around TLS: it serves receipts only,
+    // and only to a caller with the node's secret.
+    let internal = gateway
+        .node
+        .internal_url
+        .clone()
+        .expect("the simulated agencies' port");
+    assert!(internal.starts_with("http://127.0.0.1:"), "{internal}");
+    let status = echo(&ClientTls::default(), &internal).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    let status = ReceiptsClient::new(channel(&ClientTls::default(), &internal))
+        .report(v1::AgencyReceipt {
+            receipt_id: "forged".into(),
+            message_id: "customs:forged".into(),
+            agency: "customs".into(),
+            return_status: 800,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+
     // Signed by the CA, but revoked or not in the register: refused with the reason.
     let status = echo(&revoked.tls, &url).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
@@ -212,17 +234,10 @@ async fn mutual_tls_admits_registered_certificates_and_refuses_the_rest() {
     );
 
     let store = &gateway.node.state.store;
-    let facts = audited(store, |f| {
-        f.iter()
-            .filter(|f| f.method.as_deref() == Some("Echo"))
-            .count()
-            >= 5
-    })
-    .await;
-    let echoes: Vec<&Facts> = facts
-        .iter()
-        .filter(|f| f.method.as_deref() == Some("Echo"))
-        .collect();
+    // The calls over TLS (the internal port's refusal above has no certificate).
+    let tls_echo = |f: &&Facts| f.method.as_deref() == Some("Echo") && f.cert_fingerprint.is_some();
+    let facts = audited(store, |f| f.iter().filter(tls_echo).count() >= 5).await;
+    let echoes: Vec<&Facts> = facts.iter().filter(tls_echo).collect();
     assert_eq!(echoes.len(), 5, "{echoes:#?}");
     for f in &echoes {
         assert_eq!(f.source_ip.as_deref(), Some("127.0.0.1"), "{f:?}");
@@ -515,6 +530,23 @@ async fn every_role_may_make_exactly_its_own_calls() {
             None => panic!("customs never took shipment 1"),
         }
     };
+
+    // The simulated agencies (reporting on the node's internal port) release it.
+    let started = Instant::now();
+    loop {
+        let view = GatewayClient::new(chan(Who::Operator))
+            .get_shipment(v1::GetShipmentRequest {
+                shipment: Some(key.clone()),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if view.state == "released" {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "not released: {view:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     // Each call, by each caller.
     type Call = Box<

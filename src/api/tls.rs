@@ -24,6 +24,10 @@ pub struct Security {
     pub registry: Registry,
     /// The register's file, watched for changes.
     pub register_file: Option<PathBuf>,
+    /// Set on the internal port of a TLS node's in-process agencies: only `Receipts` (and
+    /// health) is served, and only a caller that sends this secret as
+    /// [`super::INTERNAL_TOKEN`] is trusted; any other is anonymous.
+    pub internal_token: Option<String>,
 }
 
 impl Security {
@@ -40,6 +44,7 @@ impl Security {
                 tls: None,
                 registry,
                 register_file,
+                internal_token: None,
             });
         }
         if config.key.is_empty() {
@@ -66,6 +71,7 @@ impl Security {
             tls: Some(tls),
             registry,
             register_file,
+            internal_token: None,
         })
     }
 

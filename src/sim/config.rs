@@ -48,6 +48,9 @@ pub struct SimConfig {
     /// simulator's certificate and key (`--gateway-tls-ca`, `--gateway-tls-cert`,
     /// `--gateway-tls-key`). Empty: plaintext only.
     pub gateway_tls: ClientTls,
+    /// A secret sent with every report (the gateway's token for its in-process agencies on
+    /// its internal port); none for a simulator of its own.
+    pub gateway_token: Option<String>,
     /// PEM certificate the simulator serves TLS with (`--tls-cert`, with `tls_key`); plaintext
     /// when absent.
     pub tls_cert: Option<PathBuf>,
@@ -74,6 +77,7 @@ impl Default for SimConfig {
             report_in_flight: 32,
             queue: 4096,
             gateway_tls: ClientTls::default(),
+            gateway_token: None,
             tls_cert: None,
             tls_key: None,
             tls_client_ca: None,

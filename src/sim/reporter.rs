@@ -48,6 +48,7 @@ impl Reporter {
         book: Arc<Book>,
         gateway: watch::Receiver<Option<String>>,
         tls: ClientTls,
+        token: Option<String>,
         closed: watch::Receiver<bool>,
         in_flight: usize,
         capacity: usize,
@@ -58,6 +59,7 @@ impl Reporter {
             gateway: Gateway {
                 url: gateway,
                 tls,
+                token,
                 cached: Mutex::new(None),
             },
             closed,
@@ -96,6 +98,8 @@ struct Gateway {
     url: watch::Receiver<Option<String>>,
     /// For an `https://` URL: the gateway's CA and, for mutual TLS, our certificate.
     tls: ClientTls,
+    /// Sent as [`crate::api::INTERNAL_TOKEN`] with each report, when set.
+    token: Option<String>,
     cached: Mutex<Option<(String, Channel)>>,
 }
 
@@ -172,10 +176,18 @@ async fn report(shared: &Shared, receipt: &Receipt, closed: &mut watch::Receiver
             return false;
         };
         let outcome = match shared.gateway.channel(&url) {
-            Ok(channel) => ReceiptsClient::new(channel)
-                .report(to_pb(receipt))
-                .await
-                .map(tonic::Response::into_inner),
+            Ok(channel) => {
+                let mut request = tonic::Request::new(to_pb(receipt));
+                if let Some(token) = shared.gateway.token.as_deref().and_then(|t| t.parse().ok()) {
+                    request
+                        .metadata_mut()
+                        .insert(crate::api::INTERNAL_TOKEN, token);
+                }
+                ReceiptsClient::new(channel)
+                    .report(request)
+                    .await
+                    .map(tonic::Response::into_inner)
+            }
             Err(err) => Err(tonic::Status::unavailable(format!("{err:#}"))),
         };
         if let Err(status) = &outcome {
