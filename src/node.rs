@@ -3,7 +3,7 @@
 //! the process (the embedded default). The simulated agencies are reached over loopback gRPC
 //! and report their receipts to the gateway's own port, like real ones; when the gateway
 //! serves TLS they report through a plaintext port of their own on 127.0.0.1 instead (they hold
-//! no certificate), which is trusted as any loopback caller is.
+//! no certificate), which serves `Receipts` only, to callers that send the node's secret.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

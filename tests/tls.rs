@@ -276,7 +276,25 @@ async fn mutual_tls_admits_registered_certificates_and_refuses_the_rest() {
         );
     }
 
-    // Revocation in the register takes effect without a restart.
+    // Revocation in the register takes effect without a restart, on open streams too: a
+    // SubmitStream opened before it takes nothing after it.
+    let rules = Rules::embedded().unwrap();
+    let (sending, requests) = tokio::sync::mpsc::channel(4);
+    let mut replies = GatewayClient::new(channel(&platform.tls, &url))
+        .submit_stream(tokio_stream::wrappers::ReceiverStream::new(requests))
+        .await
+        .unwrap()
+        .into_inner();
+    sending
+        .send(submit(&message(40, MessageKind::Ceb311, PLATFORM, &rules)))
+        .await
+        .unwrap();
+    let first = replies.message().await.unwrap().expect("a reply");
+    assert_eq!(
+        first.blocks[0].outcome,
+        v1::Outcome::Accepted as i32,
+        "{first:?}"
+    );
     pki.write_register(
         &[
             entry(
@@ -301,6 +319,24 @@ async fn mutual_tls_admits_registered_certificates_and_refuses_the_rest() {
     };
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     echo(&payer.tls, &url).await.unwrap();
+    sending
+        .send(submit(&message(41, MessageKind::Ceb311, PLATFORM, &rules)))
+        .await
+        .unwrap();
+    let status = replies.message().await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(status.message().contains("is revoked"), "{status:?}");
+    let s41 = synth::shipment(77, 41, &rules);
+    let key41 = single_window::domain::ShipmentKey {
+        ebp_code: single_window::domain::EntCode::parse_str(PLATFORM).unwrap(),
+        order_no: s41.order.head.order_no.clone().unwrap(),
+    };
+    assert!(
+        single_window::ledger::record(&gateway.node.state.store, &key41)
+            .unwrap()
+            .is_none(),
+        "nothing sent after the revocation is on file"
+    );
     gateway.node.stop().await.unwrap();
 }
 

@@ -11,7 +11,7 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 use tracing::Instrument as _;
 
-use super::identify::{caller_of, note_of, refuse};
+use super::identify::{caller_of, credential_of, note_of, refuse, Credential};
 use super::limits::Rates;
 use super::{shipments, status, CallNote, State};
 use crate::auth::{policy, Caller};
@@ -332,6 +332,7 @@ impl v1::gateway_server::Gateway for Gateway {
         request: Request<Streaming<v1::SubmitRequest>>,
     ) -> Result<Response<Self::SubmitStreamStream>, Status> {
         let (caller, note) = (caller_of(&request), note_of(&request));
+        let credential = credential_of(&request);
         let mut requests = request.into_inner();
         let (replies, out) = mpsc::channel(self.state.stream_window.max(1));
         let gateway = self.clone();
@@ -340,6 +341,11 @@ impl v1::gateway_server::Gateway for Gateway {
                 // One request at a time, in order; a full reply window stops the reading, and
                 // HTTP/2 flow control then slows the client: nothing is buffered without bound.
                 while let Some(next) = requests.next().await {
+                    // A certificate revoked while the stream is open sends nothing more.
+                    if let Some(Err(denied)) = credential.as_ref().map(Credential::still_valid) {
+                        let _ = replies.send(Err(refuse(&note, &denied))).await;
+                        break;
+                    }
                     let reply = match next {
                         Ok(request) => gateway.submit_one(&caller, &note, request).await,
                         Err(status) => Err(status),
@@ -397,12 +403,14 @@ impl v1::gateway_server::Gateway for Gateway {
         request: Request<v1::WatchShipmentsRequest>,
     ) -> Result<Response<Self::WatchShipmentsStream>, Status> {
         let (caller, note) = (caller_of(&request), note_of(&request));
+        let credential = credential_of(&request);
         let mut request = request.into_inner();
         request.enterprise =
             policy::listing(&caller, &request.enterprise).map_err(|d| refuse(&note, &d))?;
         Ok(Response::new(shipments::watch(
             self.state.store.clone(),
             request,
+            credential,
             self.closing.clone(),
         )))
     }

@@ -224,3 +224,42 @@ pub fn refuse(note: &super::CallNote, denied: &Denied) -> tonic::Status {
     tracing::warn!(reason = %denied.reason, "refused");
     denied.status()
 }
+
+/// A TLS caller's credential, kept for the life of its call: a stream checks it again as it
+/// goes, so that a certificate revoked (or named otherwise) in the register while the stream is
+/// open stops there.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    peer: Peer,
+    caller: Caller,
+    registry: Registry,
+}
+
+impl Credential {
+    /// The credential of `caller`, found for `peer` by `registry`.
+    pub fn new(peer: Peer, caller: Caller, registry: Registry) -> Credential {
+        Credential {
+            peer,
+            caller,
+            registry,
+        }
+    }
+
+    /// Whether the register in force still names the certificate as it did.
+    pub fn still_valid(&self) -> Result<(), Denied> {
+        match self.peer.caller(&self.registry.current())? {
+            now if now == self.caller => Ok(()),
+            _ => Err(Denied {
+                unauthenticated: true,
+                reason: "the register no longer names this certificate as it did when the \
+                         call began"
+                    .to_owned(),
+            }),
+        }
+    }
+}
+
+/// The credential of `request`, when its caller came over TLS with a certificate.
+pub fn credential_of<T>(request: &tonic::Request<T>) -> Option<Credential> {
+    request.extensions().get::<Credential>().cloned()
+}

@@ -32,7 +32,7 @@ use tonic::{Code, Status};
 use tracing::{field, Instrument as _, Span};
 
 use super::calls::{CallAudit, CallNote};
-use super::identify::{Peer, Registry};
+use super::identify::{Credential, Peer, Registry};
 use crate::auth;
 use crate::store::Store;
 use crate::telemetry::names;
@@ -200,6 +200,11 @@ where
             call.audit = audit;
             match admitted {
                 Ok(caller) => {
+                    if peer.fingerprint.is_some() {
+                        let registry = identity.registry.clone();
+                        let credential = Credential::new(peer, caller.clone(), registry);
+                        request.extensions_mut().insert(credential);
+                    }
                     request.extensions_mut().insert(caller);
                     request.extensions_mut().insert(note);
                 }

@@ -9,6 +9,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 use tonic::Status;
 
+use super::identify::Credential;
 use crate::auth::{policy, Caller, Denied};
 use crate::domain::{EntCode, ShipmentKey, Text};
 use crate::ledger::{self, Record, StatusEvent};
@@ -136,6 +137,7 @@ pub fn list(
 pub fn watch(
     store: Store,
     request: v1::WatchShipmentsRequest,
+    credential: Option<Credential>,
     mut closing: tokio::sync::watch::Receiver<bool>,
 ) -> EventStream {
     let (tx, rx) = mpsc::channel(WATCH_WINDOW);
@@ -160,6 +162,11 @@ pub fn watch(
                     }
                 }
                 continue;
+            }
+            // A certificate revoked while the watch is open is sent nothing more.
+            if let Some(Err(denied)) = credential.as_ref().map(Credential::still_valid) {
+                let _ = tx.send(Err(denied.status())).await;
+                return;
             }
             for (sequence, bytes) in events {
                 after = sequence;
