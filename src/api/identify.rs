@@ -199,14 +199,14 @@ fn read(path: &Path) -> anyhow::Result<Register> {
     Register::parse(&text).map_err(|e| anyhow::anyhow!("tls.register: {}: {e}", path.display()))
 }
 
-/// The caller the server found for `request`. A handler called without the server in front
-/// (a unit test) sees a local caller.
+/// The caller the server found for `request`; anonymous (allowed nothing but health) when
+/// no layer found one, so that a server built without identification fails closed.
 pub fn caller_of<T>(request: &tonic::Request<T>) -> Caller {
     request
         .extensions()
         .get::<Caller>()
         .cloned()
-        .unwrap_or(Caller::Local)
+        .unwrap_or(Caller::Anonymous)
 }
 
 /// The note of `request`'s audit record (a detached one when the call is not audited).

@@ -119,14 +119,18 @@ pub fn gate(caller: &Caller, method: &str) -> Result<(), Denied> {
 }
 
 /// The sender a submission is made as: an enterprise always sends as itself (a `sender` that
-/// names another is refused); a local caller sends as the request says.
+/// names another is refused); a local caller sends as the request says; no one else sends.
 pub fn sender(caller: &Caller, requested: &str) -> Result<String, Denied> {
-    match caller.enterprise() {
-        None => Ok(requested.to_owned()),
-        Some(own) if requested.is_empty() || requested == own => Ok(own.to_owned()),
-        Some(own) => Err(Denied::because(format!(
+    match (caller, caller.enterprise()) {
+        (Caller::Local, _) => Ok(requested.to_owned()),
+        (_, Some(own)) if requested.is_empty() || requested == own => Ok(own.to_owned()),
+        (_, Some(own)) => Err(Denied::because(format!(
             "sender: {} is not the authenticated enterprise {own}",
             echo(requested)
+        ))),
+        (_, None) => Err(Denied::because(format!(
+            "only enterprises submit declarations, not {}",
+            caller.describe()
         ))),
     }
 }
@@ -211,8 +215,15 @@ pub fn holders(body: &Body<'_>) -> Holders {
 /// Whether `caller` may send a message whose `copCode` is `cop` (None for a typed
 /// declaration) and whose blocks have these holders (in order; block numbers are 1-based).
 pub fn submission(caller: &Caller, cop: Option<&str>, blocks: &[Holders]) -> Result<(), Denied> {
-    let Some(own) = caller.enterprise() else {
-        return Ok(());
+    let own = match (caller, caller.enterprise()) {
+        (Caller::Local, _) => return Ok(()),
+        (_, Some(own)) => own,
+        (_, None) => {
+            return Err(Denied::because(format!(
+                "only enterprises submit declarations, not {}",
+                caller.describe()
+            )))
+        }
     };
     if let Some(cop) = cop {
         if cop != own {
@@ -253,40 +264,62 @@ pub fn submission(caller: &Caller, cop: Option<&str>, blocks: &[Holders]) -> Res
     Ok(())
 }
 
-/// Whether `caller` may read a shipment whose parties are `enterprises`.
+/// Whether `caller` may read a shipment whose parties are `enterprises`: a local caller or an
+/// operator any, an enterprise its own, no one else any.
 pub fn may_read(caller: &Caller, enterprises: &[String]) -> bool {
-    match caller.enterprise() {
-        Some(own) => enterprises.iter().any(|e| e == own),
-        None => true,
+    match (caller, caller.enterprise()) {
+        (_, Some(own)) => enterprises.iter().any(|e| e == own),
+        (Caller::Local, _) => true,
+        (Caller::Known(id), _) => id.role == Role::Operator,
+        (Caller::Anonymous, _) => false,
     }
 }
 
 /// The enterprise whose shipments a list or watch covers: an enterprise's own (asking for
-/// another's is refused); whichever was asked for by a local caller or an operator.
+/// another's is refused); whichever was asked for by a local caller or an operator; no one
+/// else's.
 pub fn listing(caller: &Caller, requested: &str) -> Result<String, Denied> {
     match caller.enterprise() {
-        None => Ok(requested.to_owned()),
         Some(own) if requested.is_empty() || requested == own => Ok(own.to_owned()),
         Some(own) => Err(Denied::because(format!(
             "enterprise: {} is not the authenticated enterprise {own}; an enterprise \
              lists and watches its own shipments",
             echo(requested)
         ))),
+        None if may_read(caller, &[]) => Ok(requested.to_owned()),
+        None => Err(Denied::because(format!(
+            "shipments are read by their enterprises and operators, not {}",
+            caller.describe()
+        ))),
     }
 }
 
-/// Whether `caller` may report a receipt as `agency`.
+/// Whether `caller` may report a receipt as `agency`: an agency as itself; a local caller
+/// (the simulated agencies) or an operator (replaying a receipt an agency reported before) as
+/// any; no one else.
 pub fn report(caller: &Caller, agency: Agency) -> Result<(), Denied> {
     match caller {
+        Caller::Local => Ok(()),
         Caller::Known(Identity {
             role: Role::Agency(own),
             ..
-        }) if *own != agency => Err(Denied::because(format!(
+        }) if *own == agency => Ok(()),
+        Caller::Known(Identity {
+            role: Role::Agency(own),
+            ..
+        }) => Err(Denied::because(format!(
             "agency: {} is not the authenticated agency {}",
             agency.name(),
             own.name()
         ))),
-        _ => Ok(()),
+        Caller::Known(Identity {
+            role: Role::Operator,
+            ..
+        }) => Ok(()),
+        _ => Err(Denied::because(format!(
+            "only agencies report decisions, not {}",
+            caller.describe()
+        ))),
     }
 }
 
@@ -383,6 +416,15 @@ mod tests {
         assert_eq!(listing(&e1, "").unwrap(), "E1");
         assert!(listing(&e1, "P").is_err());
         assert_eq!(listing(&known(Role::Operator), "P").unwrap(), "P");
+        // Each check holds by itself, whatever the gate let through.
+        let anonymous = Caller::Anonymous;
+        assert!(sender(&anonymous, "E1").is_err());
+        assert!(submission(&anonymous, None, &[]).is_err());
+        assert!(!may_read(&anonymous, &parties));
+        assert!(listing(&anonymous, "E1").is_err());
+        assert!(report(&anonymous, Agency::Customs).is_err());
+        assert!(report(&e1, Agency::Customs).is_err());
+        assert!(!may_read(&known(Role::Agency(Agency::Customs)), &parties));
         let customs = known(Role::Agency(Agency::Customs));
         assert!(report(&customs, Agency::Customs).is_ok());
         assert!(report(&customs, Agency::Tax)
