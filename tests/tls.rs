@@ -584,6 +584,28 @@ async fn every_role_may_make_exactly_its_own_calls() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // A watch sees the caller's own shipments only: the payer (named by every order here)
+    // sees events, the stranger (named by none) sees none.
+    let events_within = |who: Who| {
+        let channel = chan(who);
+        async move {
+            let mut stream = GatewayClient::new(channel)
+                .watch_shipments(v1::WatchShipmentsRequest::default())
+                .await
+                .unwrap()
+                .into_inner();
+            let mut seen = 0;
+            while let Ok(Ok(Some(_))) =
+                tokio::time::timeout(Duration::from_millis(500), stream.message()).await
+            {
+                seen += 1;
+            }
+            seen
+        }
+    };
+    assert!(events_within(Who::Payer).await > 0);
+    assert_eq!(events_within(Who::Stranger).await, 0);
+
     // Each call, by each caller.
     type Call = Box<
         dyn Fn(
