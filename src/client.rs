@@ -1,6 +1,6 @@
 //! How this binary connects to a gRPC server: the gateway (the command line, the simulator's
-//! receipts) or an agency (the dispatcher). An `http://` URL is plaintext; an `https://` URL is
-//! TLS, checked against the CA file given (there is no system trust store: a customs network
+//! receipts) or an agency (the dispatcher). An `http://` URL is plaintext, to a loopback host
+//! only; an `https://` URL is TLS, checked against the CA file given (there is no system trust store: a customs network
 //! has its own CA), and, for mutual TLS, with the client's own certificate and key.
 
 use std::path::{Path, PathBuf};
@@ -32,14 +32,29 @@ pub struct ClientTls {
 }
 
 impl ClientTls {
-    /// The endpoint of `url`: plaintext for `http://`, TLS with this material for `https://`.
+    /// The endpoint of `url`: TLS with this material for `https://`; plaintext for `http://`
+    /// to a loopback host only (as the gateway serves plaintext on loopback only), so that
+    /// declarations never cross a network in the clear.
     pub fn endpoint(&self, url: &str) -> anyhow::Result<Endpoint> {
         let endpoint = Endpoint::from_shared(url.to_owned())
             .with_context(|| format!("{url:?} is not a gRPC URL"))?;
-        if !url.starts_with("https://") {
-            return Ok(endpoint);
+        if url.starts_with("https://") {
+            return Ok(endpoint.tls_config(self.config()?)?);
         }
-        Ok(endpoint.tls_config(self.config()?)?)
+        let host = endpoint.uri().host().unwrap_or_default();
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            anyhow::bail!(
+                "{url:?}: plaintext is allowed to a loopback host only; use https:// (with \
+                 --tls-ca)"
+            );
+        }
+        Ok(endpoint)
     }
 
     /// The TLS settings: the CA to trust and, when both files are given, the identity.
@@ -62,4 +77,23 @@ impl ClientTls {
 
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{}: cannot be read", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plaintext_goes_to_loopback_hosts_only() {
+        let none = ClientTls::default();
+        for url in ["http://127.0.0.1:1", "http://localhost:1", "http://[::1]:1"] {
+            assert!(none.endpoint(url).is_ok(), "{url}");
+        }
+        for url in ["http://10.0.0.1:50051", "http://gateway.example:50051"] {
+            let error = none.endpoint(url).unwrap_err().to_string();
+            assert!(error.contains("loopback host only"), "{url}: {error}");
+        }
+        let error = none.endpoint("https://gateway.example:1").unwrap_err();
+        assert!(error.to_string().contains("--tls-ca"), "{error}");
+    }
 }

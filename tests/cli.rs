@@ -1,5 +1,8 @@
 //! `single-window validate` as a seller runs it: the real binary, real files, exit codes.
 
+#[path = "support/pki.rs"]
+mod pki;
+
 use std::process::Command;
 
 fn validate(args: &[&str]) -> (i32, String) {
@@ -184,6 +187,16 @@ fn check_config_names_the_file_and_the_key_of_an_invalid_value_and_exits_2() {
     );
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("error: rules: reading"), "{out}");
+    // An agency reached in plaintext off loopback.
+    let (code, out) = check_config(
+        &[],
+        &[("SINGLE_WINDOW_AGENCIES_TAX", "http://tax.example:50063")],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("agencies.tax") && out.contains("loopback host only"),
+        "{out}"
+    );
     // TLS: a register that cannot be read, a certificate without its key.
     let missing = dir.path().join("missing.toml");
     let missing = missing.to_str().unwrap();
@@ -212,12 +225,20 @@ fn check_config_redacts_the_credentials_of_agency_urls_from_file_and_environment
         "[agencies]\ncustoms = \"http://bob:hunter2@127.0.0.1:50061/x\"\n[store]\nqueue = 8\n",
     )
     .unwrap();
+    // An https:// agency needs the CA of its certificate.
+    let pki = pki::Pki::new();
+    let ca = pki.path("ca.pem");
+    let fx = (
+        "SINGLE_WINDOW_AGENCIES_FX",
+        "https://fx:s3cret@127.0.0.1:50062",
+    );
+    let (code, out) = check_config(&["--config", file.to_str().unwrap()], &[fx]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("agencies.fx") && out.contains("CA"), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
     let (code, out) = check_config(
         &["--config", file.to_str().unwrap()],
-        &[(
-            "SINGLE_WINDOW_AGENCIES_FX",
-            "https://fx:s3cret@127.0.0.1:50062",
-        )],
+        &[fx, ("SINGLE_WINDOW_AGENCIES_CA", ca.to_str().unwrap())],
     );
     assert_eq!(code, 0, "{out}");
     for secret in ["hunter2", "bob", "s3cret"] {

@@ -4,13 +4,13 @@
 //! A plaintext connection from a loopback address is [`Caller::Local`]; a TLS connection
 //! without a certificate is [`Caller::Anonymous`]; a certificate the register does not name,
 //! or names as revoked, is refused (UNAUTHENTICATED) before any handler runs. The register
-//! file is read again when its modification time changes ([`Registry::watch`]); a file that no
-//! longer parses leaves the last good register in force and is logged.
+//! file is read again when its content changes ([`Registry::watch`]); a file that no longer
+//! parses leaves the last good register in force and is logged.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
@@ -157,16 +157,18 @@ impl Registry {
             .clone()
     }
 
-    /// Reads `path` again whenever its modification time changes, until `closed` is true.
+    /// Reads `path` again whenever its content changes (compared byte for byte once a second,
+    /// so that two writes within one tick of the file system's clock are both seen), until
+    /// `closed` is true. Replace the file in one step (write a new one, rename it over) so that
+    /// a half-written file is never read.
     pub async fn watch(self, path: PathBuf, mut closed: tokio::sync::watch::Receiver<bool>) {
-        let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        let mut seen: Option<SystemTime> = modified(&path);
+        let mut seen: Option<Vec<u8>> = std::fs::read(&path).ok();
         loop {
             tokio::select! {
                 () = tokio::time::sleep(REGISTER_POLL) => {}
                 _ = closed.wait_for(|closed| *closed) => return,
             }
-            let now = modified(&path);
+            let now = std::fs::read(&path).ok();
             if now == seen {
                 continue;
             }

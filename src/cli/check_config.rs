@@ -189,14 +189,17 @@ fn check(
         };
         let name = agency.name();
         let var = format!("SINGLE_WINDOW_AGENCIES_{}", name.to_uppercase());
-        let valid = (url.starts_with("http://") || url.starts_with("https://"))
-            && tonic::transport::Endpoint::from_shared(url.to_owned()).is_ok();
-        if !valid {
+        let shown = redact_userinfo(url).unwrap_or_else(|| url.to_owned());
+        if !url.starts_with("http://") && !url.starts_with("https://") {
             return Err(format!(
-                "{}: agencies.{name}: {:?} is not an http:// or https:// URL",
-                origin(&var),
-                redact_userinfo(url).unwrap_or_else(|| url.to_owned())
+                "{}: agencies.{name}: {shown:?} is not an http:// or https:// URL",
+                origin(&var)
             ));
+        }
+        // As the dispatcher will connect: TLS material read, plaintext to loopback only.
+        if let Err(error) = config.agencies.client_tls().endpoint(url) {
+            let error = format!("{error:#}").replace(url, &shown);
+            return Err(format!("{}: agencies.{name}: {error}", origin(&var)));
         }
     }
     Ok(())
