@@ -464,7 +464,12 @@ async fn the_gateway_dispatches_to_agencies_over_mutual_tls_and_the_shipment_is_
     .unwrap();
     sims.set_gateway(&node.url).unwrap();
 
-    let mut gateway = GatewayClient::connect(node.url.clone()).await.unwrap();
+    let channel = Channel::from_shared(node.url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut gateway = GatewayClient::new(channel.clone());
     for message in shipments::shipment_messages(91, 0, &rules) {
         let reply = gateway
             .submit(shipments::request(message.xml))
@@ -481,21 +486,7 @@ async fn the_gateway_dispatches_to_agencies_over_mutual_tls_and_the_shipment_is_
         ebp_code: synth::PLATFORM.to_owned(),
         order_no: format!("SW{:04}{:012}", 91, 0),
     };
-    let started = Instant::now();
-    let view = loop {
-        let view = gateway
-            .get_shipment(v1::GetShipmentRequest {
-                shipment: Some(key.clone()),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if view.state == "released" {
-            break view;
-        }
-        assert!(started.elapsed() < PATIENCE, "never released: {view:#?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let view = shipments::released(channel.clone(), &key, PATIENCE).await;
     assert_eq!(view.agencies.len(), 4, "{view:#?}");
     node.stop().await.unwrap();
     sims.stop().await.unwrap();

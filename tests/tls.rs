@@ -5,6 +5,9 @@
 
 #[path = "support/pki.rs"]
 mod pki;
+#[path = "support/shipments.rs"]
+#[allow(dead_code)]
+mod shipments;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -568,21 +571,7 @@ async fn every_role_may_make_exactly_its_own_calls() {
     };
 
     // The simulated agencies (reporting on the node's internal port) release it.
-    let started = Instant::now();
-    loop {
-        let view = GatewayClient::new(chan(Who::Operator))
-            .get_shipment(v1::GetShipmentRequest {
-                shipment: Some(key.clone()),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if view.state == "released" {
-            break;
-        }
-        assert!(started.elapsed() < PATIENCE, "not released: {view:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    shipments::released(chan(Who::Operator), &key, PATIENCE).await;
 
     // A watch sees the caller's own shipments only: the payer (named by every order here)
     // sees events, the stranger (named by none) sees none.

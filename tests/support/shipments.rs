@@ -1,5 +1,8 @@
 //! Valid, consistent shipments as CEB XML messages, built as `single-window load` builds them
-//! (with `single_window::synth`), and a tiny seeded random generator.
+//! (with `single_window::synth`), and a tiny seeded random generator. Each test binary uses
+//! a part of it.
+
+#![allow(dead_code)]
 
 use single_window::ceb::encode::encode;
 use single_window::domain::{Document, MessageKind};
@@ -77,5 +80,30 @@ impl XorShift {
     /// A number in `low..=high`.
     pub fn between(&mut self, low: u64, high: u64) -> u64 {
         low + self.next() % (high - low + 1)
+    }
+}
+
+/// The shipment `key` once it is released (read through `channel` every 50 ms); panics with
+/// its last view after `patience`.
+pub async fn released(
+    channel: tonic::transport::Channel,
+    key: &v1::ShipmentKey,
+    patience: std::time::Duration,
+) -> v1::ShipmentView {
+    let mut gateway = v1::gateway_client::GatewayClient::new(channel);
+    let started = std::time::Instant::now();
+    loop {
+        let view = gateway
+            .get_shipment(v1::GetShipmentRequest {
+                shipment: Some(key.clone()),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if view.state == "released" {
+            return view;
+        }
+        assert!(started.elapsed() < patience, "never released: {view:#?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
