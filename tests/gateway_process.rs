@@ -8,6 +8,7 @@ mod gateway;
 #[path = "support/serial.rs"]
 mod serial;
 #[path = "support/shipments.rs"]
+#[allow(dead_code)]
 mod shipments;
 #[path = "support/stored.rs"]
 mod stored;

@@ -1,8 +1,5 @@
 //! Valid, consistent shipments as CEB XML messages, built as `single-window load` builds them
-//! (with `single_window::synth`), and a tiny seeded random generator. Each test binary uses
-//! a part of it.
-
-#![allow(dead_code)]
+//! (with `single_window::synth`), and a tiny seeded random generator.
 
 use single_window::ceb::encode::encode;
 use single_window::domain::{Document, MessageKind};
