@@ -21,7 +21,6 @@ mod gateway;
 // Shared with `gateway_process.rs`, which uses the helpers this file does not.
 #[allow(dead_code)]
 #[path = "support/shipments.rs"]
-#[allow(dead_code)]
 mod shipments;
 
 use serial::{runtime, serial};
