@@ -2,6 +2,9 @@
 //! `single-window agency-sim` child process, reporting to a small in-test `Receipts` server that
 //! records what it gets (the stand-in for the gateway).
 
+#[path = "support/recorder.rs"]
+mod recorder;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -9,99 +12,18 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use single_window::pb::v1::{
-    self, agency_endpoint_client::AgencyEndpointClient, receipts_server, ReceiptOutcome,
-};
+use recorder::Recorder;
+use single_window::pb::v1::{self, agency_endpoint_client::AgencyEndpointClient};
 use single_window::sim::{
     self, parse::parse_rule, read_ledger, summarize, Decision, LedgerLine, LedgerSummary, Mix,
     SimConfig,
 };
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::{Channel, Server};
-use tonic::{Code, Request, Response, Status};
+use tonic::transport::Channel;
+use tonic::{Code, Request};
 
 /// How long receipts may take to arrive.
 const PATIENCE: Duration = Duration::from_secs(15);
-
-// ---------------------------------------------------------------------------------------------
-// The stand-in gateway: records every receipt, answers APPLIED (REPEAT for a known id).
-
-#[derive(Clone, Default)]
-struct Recorder {
-    got: Arc<Mutex<Vec<v1::AgencyReceipt>>>,
-}
-
-#[tonic::async_trait]
-impl receipts_server::Receipts for Recorder {
-    async fn report(
-        &self,
-        request: Request<v1::AgencyReceipt>,
-    ) -> Result<Response<v1::ReceiptAck>, Status> {
-        let receipt = request.into_inner();
-        let mut got = self.got.lock().unwrap();
-        let repeat = got.iter().any(|r| r.receipt_id == receipt.receipt_id);
-        got.push(receipt);
-        let outcome = if repeat {
-            ReceiptOutcome::Repeat
-        } else {
-            ReceiptOutcome::Applied
-        };
-        Ok(Response::new(v1::ReceiptAck {
-            outcome: outcome as i32,
-            ..v1::ReceiptAck::default()
-        }))
-    }
-}
-
-impl Recorder {
-    /// Serves on `listener` until the test ends; returns the recorder and its URL.
-    fn serve(listener: TcpListener) -> (Recorder, String) {
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let recorder = Recorder::default();
-        let service = receipts_server::ReceiptsServer::new(recorder.clone());
-        tokio::spawn(
-            Server::builder()
-                .add_service(service)
-                .serve_with_incoming(TcpListenerStream::new(listener)),
-        );
-        (recorder, url)
-    }
-
-    async fn start() -> (Recorder, String) {
-        Recorder::serve(TcpListener::bind("127.0.0.1:0").await.unwrap())
-    }
-
-    fn all(&self) -> Vec<v1::AgencyReceipt> {
-        self.got.lock().unwrap().clone()
-    }
-
-    /// (receipt id, status) of `message_id`'s receipts, in arrival order.
-    fn of(&self, message_id: &str) -> Vec<(String, i32)> {
-        self.all()
-            .into_iter()
-            .filter(|r| r.message_id == message_id)
-            .map(|r| (r.receipt_id, r.return_status))
-            .collect()
-    }
-
-    /// Waits until `message_id` has `n` receipts; returns them.
-    async fn wait(&self, message_id: &str, n: usize) -> Vec<(String, i32)> {
-        let started = Instant::now();
-        loop {
-            let got = self.of(message_id);
-            if got.len() >= n {
-                return got;
-            }
-            assert!(
-                started.elapsed() < PATIENCE,
-                "{message_id}: {} of {n} receipts: {got:?}",
-                got.len()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Deliveries.

@@ -8,6 +8,9 @@
 
 #[path = "support/pki.rs"]
 mod pki;
+#[path = "support/recorder.rs"]
+#[allow(dead_code)]
+mod recorder;
 #[path = "support/shipments.rs"]
 #[allow(dead_code)]
 mod shipments;
@@ -15,9 +18,10 @@ mod shipments;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use recorder::Recorder;
 use single_window::api::State;
 use single_window::cli::{self, StatusArgs, SubmitArgs};
 use single_window::client::ClientTls;
@@ -26,16 +30,14 @@ use single_window::dispatch::AgencyStats;
 use single_window::node::{embedded_sim, Node};
 use single_window::pb::v1::{
     self, agency_endpoint_client::AgencyEndpointClient, gateway_client::GatewayClient,
-    receipts_server, ReceiptOutcome,
 };
 use single_window::rules::Rules;
 use single_window::sim::{self, read_ledger, LedgerLine, Mix, SimConfig};
 use single_window::store::{Store, StoreConfig};
 use single_window::synth;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::{Certificate, Channel, Identity, Server, ServerTlsConfig};
-use tonic::{Code, Request, Response, Status};
+use tonic::transport::{Certificate, Channel, Identity, ServerTlsConfig};
+use tonic::{Code, Status};
 
 /// How long receipts and releases may take.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -108,63 +110,6 @@ impl Pki {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A stand-in gateway serving Receipts over mutual TLS: records every receipt.
-
-#[derive(Clone, Default)]
-struct Recorder {
-    got: Arc<Mutex<Vec<v1::AgencyReceipt>>>,
-}
-
-#[tonic::async_trait]
-impl receipts_server::Receipts for Recorder {
-    async fn report(
-        &self,
-        request: Request<v1::AgencyReceipt>,
-    ) -> Result<Response<v1::ReceiptAck>, Status> {
-        self.got.lock().unwrap().push(request.into_inner());
-        Ok(Response::new(v1::ReceiptAck {
-            outcome: ReceiptOutcome::Applied as i32,
-            ..v1::ReceiptAck::default()
-        }))
-    }
-}
-
-impl Recorder {
-    /// Serves mutual TLS on a loopback port; the recorder and its https:// URL.
-    async fn start(pki: &Pki) -> (Recorder, String) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("https://{}", listener.local_addr().unwrap());
-        let recorder = Recorder::default();
-        let server = Server::builder()
-            .tls_config(pki.server_tls())
-            .unwrap()
-            .add_service(receipts_server::ReceiptsServer::new(recorder.clone()));
-        tokio::spawn(server.serve_with_incoming(TcpListenerStream::new(listener)));
-        (recorder, url)
-    }
-
-    /// Waits until `message_id` has `n` receipts; their (id, status).
-    async fn wait(&self, message_id: &str, n: usize) -> Vec<(String, i32)> {
-        let started = Instant::now();
-        loop {
-            let got: Vec<(String, i32)> = self
-                .got
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|r| r.message_id == message_id)
-                .map(|r| (r.receipt_id.clone(), r.return_status))
-                .collect();
-            if got.len() >= n {
-                return got;
-            }
-            assert!(started.elapsed() < PATIENCE, "{message_id}: {got:?}");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Deliveries.
 
 fn inventory(message_id: &str, order_no: &str) -> v1::Delivery {
@@ -214,7 +159,8 @@ fn delivered(ledger: &Path) -> Vec<String> {
 async fn a_client_with_the_ca_and_its_certificate_delivers_and_receipts_go_back_over_tls() {
     let pki = Pki::new();
     let ledger = pki.path("ledger.jsonl");
-    let (recorder, gateway) = Recorder::start(&pki).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (recorder, gateway) = Recorder::serve_with(listener, Some(pki.server_tls()));
     let embedded = sim::spawn(pki.serving(SimConfig {
         gateway: Some(gateway),
         gateway_tls: pki.client(Some("client")),
