@@ -19,12 +19,12 @@
 mod agency;
 mod calls;
 mod gateway;
-pub mod identify;
+mod identify;
 mod limits;
-pub mod observe;
+mod observe;
 mod shipments;
 mod status;
-pub mod tls;
+mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ use crate::pb::v1::receipts_server::ReceiptsServer;
 use crate::rules::Rules;
 use crate::store::Store;
 
-pub use agency::{AgencySide, ReceiptStats};
+pub use agency::AgencySide;
 pub use calls::CallNote;
 pub use gateway::Gateway;
 pub use tls::Security;
@@ -61,11 +61,9 @@ pub struct State {
     pub stream_window: usize,
     /// Messages larger than this many bytes are decoded off the async threads.
     pub blocking_above_bytes: usize,
-    /// Agency receipts taken.
-    pub receipts: ReceiptStats,
-    /// Admission: load shedding, rate per enterprise, deadlines, HTTP/2 settings.
     /// Audit retention and the receipts' signing key (`[audit]`).
     pub audit: crate::config::Audit,
+    /// Admission: load shedding, rate per enterprise, deadlines, HTTP/2 settings.
     pub limits: Limits,
     /// TLS, mutual TLS and the register of identities (`[tls]`).
     pub tls: crate::config::Tls,
@@ -82,7 +80,6 @@ impl State {
             store,
             stream_window: server.stream_window.get(),
             blocking_above_bytes: server.blocking_above_bytes,
-            receipts: ReceiptStats::default(),
             limits: defaults.limits,
             audit: defaults.audit,
             tls: defaults.tls,
@@ -154,9 +151,6 @@ pub async fn run(
     let limits = state.limits.clone();
     let audit_store = state.store.clone();
     let agency_side = AgencySide::new(state.clone());
-    let gateway = GatewayServer::new(Gateway::new(state, closed))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
     let timeout_ms = u64::try_from(limits.request_timeout_ms.get()).unwrap_or(u64::MAX);
     let mut builder = Server::builder();
     if let Some(tls) = security.tls {
@@ -182,6 +176,9 @@ pub async fn run(
         .add_service(ReceiptsServer::new(agency_side.clone()));
     // The internal port of in-process agencies serves their receipts only.
     if !internal {
+        let gateway = GatewayServer::new(Gateway::new(state, closed))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
         router = router
             .add_service(reflection)
             .add_service(gateway)

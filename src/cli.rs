@@ -279,7 +279,7 @@ pub struct ServeArgs {
     /// Config file (TOML, see config/default.toml); the defaults when absent.
     #[arg(long, env = "SINGLE_WINDOW_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Address to listen on (plaintext is for loopback only) [config: server.listen].
+    /// Address to listen on (loopback only, unless TLS is configured) [config: server.listen].
     #[arg(long)]
     pub listen: Option<std::net::SocketAddr>,
     /// Folder of the store [config: server.data].

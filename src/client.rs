@@ -36,6 +36,9 @@ impl ClientTls {
     /// to a loopback host only (as the gateway serves plaintext on loopback only), so that
     /// declarations never cross a network in the clear.
     pub fn endpoint(&self, url: &str) -> anyhow::Result<Endpoint> {
+        if !url.starts_with("http://") && !url.starts_with("https://") {
+            anyhow::bail!("{url:?} is not an http:// or https:// URL");
+        }
         let endpoint = Endpoint::from_shared(url.to_owned())
             .with_context(|| format!("{url:?} is not a gRPC URL"))?;
         if url.starts_with("https://") {
@@ -93,6 +96,11 @@ mod tests {
             let error = none.endpoint(url).unwrap_err().to_string();
             assert!(error.contains("loopback host only"), "{url}: {error}");
         }
+        let error = none.endpoint("ftp://127.0.0.1:1").unwrap_err();
+        assert!(
+            error.to_string().contains("not an http:// or https:// URL"),
+            "{error}"
+        );
         let error = none.endpoint("https://gateway.example:1").unwrap_err();
         assert!(error.to_string().contains("--tls-ca"), "{error}");
     }

@@ -258,7 +258,7 @@ impl Agencies {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Server {
-    /// Address to listen on (plaintext, so loopback only).
+    /// Address to listen on (loopback only, unless `[tls]` is set).
     pub listen: SocketAddr,
     /// Folder of the store.
     pub data: PathBuf,

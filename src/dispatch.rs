@@ -31,6 +31,8 @@ use tonic::transport::Channel;
 use tonic::Code;
 use tracing::Instrument as _;
 
+/// Now, Unix milliseconds (see [`crate::clock`]).
+pub use crate::clock::unix_millis;
 pub use backoff::{Backoff, Jitter};
 pub use breaker::{Breaker, BreakerState};
 pub use dead::DeadLetter;
@@ -639,13 +641,6 @@ pub fn permanent(code: Code) -> bool {
         code,
         Code::InvalidArgument | Code::FailedPrecondition | Code::AlreadyExists | Code::OutOfRange
     )
-}
-
-/// Now, Unix milliseconds.
-pub fn unix_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

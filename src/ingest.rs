@@ -63,7 +63,7 @@ pub struct Plan {
     pub kind: Option<MessageKind>,
     /// Per block.
     pub blocks: Vec<BlockPlan>,
-    /// The first block's shipment (`ebpCode`, `orderNo`), when it names one: for the call's
+    /// The (first) block's shipment (`ebpCode`, `orderNo`), when it names one: for the call's
     /// log span.
     pub shipment: Option<(String, String)>,
 }
@@ -204,12 +204,21 @@ pub fn plan_typed(
         };
         ledger::fold_agency_declaration(agency, shipment.clone().into_owned(), at, rules.clone())
     };
-    let fold = match &declaration.body {
-        Body::Inspection(d) => Some(filed(&d.shipment, Agency::Inspection)),
-        Body::FxSettlement(d) => Some(filed(&d.shipment, Agency::Fx)),
-        Body::Tax(d) => Some(filed(&d.shipment, Agency::Tax)),
-        Body::Ceb(_) => None,
+    let (fold, shipment) = match &declaration.body {
+        Body::Inspection(d) => (
+            Some(filed(&d.shipment, Agency::Inspection)),
+            Some(&d.shipment),
+        ),
+        Body::FxSettlement(d) => (Some(filed(&d.shipment, Agency::Fx)), Some(&d.shipment)),
+        Body::Tax(d) => (Some(filed(&d.shipment, Agency::Tax)), Some(&d.shipment)),
+        Body::Ceb(_) => (None, None),
     };
+    let shipment = shipment.map(|k| {
+        (
+            k.ebp_code.as_str().to_owned(),
+            k.order_no.as_str().to_owned(),
+        )
+    });
     let report = validate(declaration, rules);
     let verdict = if report.is_clean() {
         Verdict::Accept(Accepted {
@@ -234,7 +243,7 @@ pub fn plan_typed(
         sender: sender.to_owned(),
         cop: None,
         kind: None,
-        shipment: None,
+        shipment,
         blocks: vec![BlockPlan {
             index: 1,
             key: key.to_owned(),

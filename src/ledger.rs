@@ -203,29 +203,31 @@ pub fn state_named(name: &str) -> Option<State> {
 /// names it: a document that joins the shipment by its order number does not by itself make
 /// its sender a party (it could then read another platform's shipment).
 pub fn enterprises(s: &Shipment) -> Vec<String> {
-    let mut set = BTreeSet::new();
-    let code = |c: Option<&crate::domain::EntCode<'_>>| c.map(|c| c.as_str().to_owned());
-    set.insert(s.key.ebp_code.as_str().to_owned());
-    let mut named = Vec::new();
+    let mut set = BTreeSet::from([s.key.ebp_code.as_str().to_owned()]);
+    let mut add = |c: &str| {
+        if !c.is_empty() {
+            set.insert(c.to_owned());
+        }
+    };
     if let Some(o) = &s.order {
-        named.extend([
-            code(o.doc.head.ebc_code.as_ref()),
-            code(o.doc.head.pay_code.as_ref()),
-        ]);
-        named.push(Some(o.sender.clone()));
+        let h = &o.doc.head;
+        for c in [&h.ebc_code, &h.pay_code].into_iter().flatten() {
+            add(c.as_str());
+        }
+        add(&o.sender);
     }
     if let Some(i) = &s.inventory {
         let h = &i.doc.head;
-        named.extend([
-            code(h.ebc_code.as_ref()),
-            code(h.agent_code.as_ref()),
-            code(h.logistics_code.as_ref()),
-            code(h.assure_code.as_ref()),
-        ]);
-        named.push(Some(i.sender.clone()));
+        let named = [
+            &h.ebc_code,
+            &h.agent_code,
+            &h.logistics_code,
+            &h.assure_code,
+        ];
+        for c in named.into_iter().flatten() {
+            add(c.as_str());
+        }
+        add(&i.sender);
     }
-    set.extend(named.into_iter().flatten().filter(|c| !c.is_empty()));
-    // A payment's, waybill's, cancellation's or return's enterprise is a party when the order
-    // or the inventory names it (it is in `set` then), never by its own say.
     set.into_iter().collect()
 }

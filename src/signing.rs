@@ -90,9 +90,7 @@ pub struct Receipt {
 impl Receipt {
     /// A receipt of `outcome` for the block `message_id` of `sender`, now.
     pub fn new(message_id: &str, sender: &str, content: [u8; 32], outcome: &str) -> Receipt {
-        let at_unix_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let at_unix_ms = crate::clock::unix_millis();
         Receipt {
             kind: RECEIPT_KIND.to_owned(),
             message_id: message_id.to_owned(),

@@ -481,10 +481,7 @@ impl Store {
     ) -> impl Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + Send + 'static {
         self.trees.audit.iter().map(|r| {
             let (k, v) = r?;
-            let seq = <[u8; 8]>::try_from(k.as_ref())
-                .map(u64::from_be_bytes)
-                .map_err(|_| StoreError::Corrupt("audit record key is not a sequence".into()))?;
-            Ok((seq, v.to_vec()))
+            Ok((audit_seq(&k)?, v.to_vec()))
         })
     }
 
@@ -577,6 +574,13 @@ fn open_db(path: &Path) -> Result<sled::Db, StoreError> {
             result => return Ok(result?),
         }
     }
+}
+
+/// The sequence an audit record is filed under (its key, big-endian).
+fn audit_seq(key: &[u8]) -> Result<u64, StoreError> {
+    <[u8; 8]>::try_from(key)
+        .map(u64::from_be_bytes)
+        .map_err(|_| StoreError::Corrupt("audit record key is not a sequence".into()))
 }
 
 /// Point reads of the data trees: the store as readers see it, or a [`View`] inside the

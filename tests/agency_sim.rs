@@ -664,6 +664,12 @@ fn bad_flags_are_refused_naming_the_flag() {
         "--rule",
         "--ledger",
         "--config",
+        "--tls-cert",
+        "--tls-key",
+        "--tls-client-ca",
+        "--gateway-tls-ca",
+        "--gateway-tls-cert",
+        "--gateway-tls-key",
     ] {
         assert!(help.contains(flag), "{flag} in --help");
     }

@@ -35,24 +35,6 @@ use tonic_types::StatusExt;
 use typed_pb::{fx_pb, inspection_pb, tax_pb};
 
 // ---------------------------------------------------------------------------------------------
-// Known failures: server defects found by this corpus (see the report of issue 6). A case named
-// here may fail without failing the suite; it is still sent, and the gateway must survive it.
-// ---------------------------------------------------------------------------------------------
-
-const KNOWN_FAILURES: &[&str] = &[
-    // 1. (Fixed: error texts in a status are clipped to 1 KiB and a CEB900 over 8 KiB is left
-    //    out of the details, so a huge element name gets its INVALID_ARGUMENT.)
-    // 2. (Fixed: a second byte-order mark is refused as malformed XML; it used to shift every
-    //    element's text by 3 bytes.)
-    // 3. (Fixed: typed declarations' text and code fields carry the CEB facets' lengths:
-    //    XSD-LENGTH, the value clipped in the violation.)
-    // 4. (Fixed: a CEB element below the root takes no attribute, the root only guid,
-    //    version (at most 10 characters), namespace declarations and xsi: attributes.)
-    // 5. (Fixed: max_text_bytes applies inside ExtendMessage and ds:Signature too.)
-    // 6. (Fixed: the XML declaration must be well-formed, version 1.0 or 1.1.)
-];
-
-// ---------------------------------------------------------------------------------------------
 // Seeds: what is accepted at the start, the fresh orders of the liveness checks, the bases of
 // mutations (never submitted unmodified).
 // ---------------------------------------------------------------------------------------------
@@ -2453,7 +2435,6 @@ async fn every_bad_input_gets_its_specific_error_and_the_gateway_survives() {
     let cases = table();
     let probe = std::env::var_os("BAD_INPUT_PROBE").is_some();
     let mut failures = Vec::new();
-    let mut known = Vec::new();
     let mut per_category: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, case) in cases.iter().enumerate() {
         *per_category.entry(case.category).or_default() += 1;
@@ -2462,22 +2443,12 @@ async fn every_bad_input_gets_its_specific_error_and_the_gateway_survives() {
             eprintln!("[{}] {}: {}", case.category, case.name, got.describe());
         }
         if let Some(why) = mismatch(&case.expect, &got) {
-            let line = format!(
+            failures.push(format!(
                 "[{}] {}: {why}; got {}",
                 case.category,
                 case.name,
                 got.describe()
-            );
-            if KNOWN_FAILURES.contains(&case.name.as_str()) {
-                known.push(line);
-            } else {
-                failures.push(line);
-            }
-        } else if KNOWN_FAILURES.contains(&case.name.as_str()) {
-            eprintln!(
-                "known failure now passes (remove it from KNOWN_FAILURES): {}",
-                case.name
-            );
+            ));
         }
         if (i + 1) % BATCH == 0
             || i + 1 == cases.len()
@@ -2529,9 +2500,6 @@ async fn every_bad_input_gets_its_specific_error_and_the_gateway_survives() {
     );
     for (category, n) in &per_category {
         eprintln!("  {category}: {n}");
-    }
-    for line in &known {
-        eprintln!("known failure: {line}");
     }
     assert!(cases.len() >= 200, "only {} cases", cases.len());
     assert!(

@@ -160,6 +160,7 @@ fn check_config_names_the_file_and_the_key_of_an_invalid_value_and_exits_2() {
             "unknown key `server.lisen`",
         ),
         ("[server]\nlisten = \"0.0.0.0:50051\"\n", "server.listen"),
+        ("[admin]\nlisten = \"0.0.0.0:9090\"\n", "admin.listen"),
         ("[agencies]\ntax = \"tax.example:1\"\n", "agencies.tax"),
     ];
     for (text, key) in cases {

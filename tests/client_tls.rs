@@ -231,7 +231,10 @@ async fn a_client_without_an_accepted_certificate_is_refused_at_the_handshake() 
     }
     // The same server takes the client with the right certificate.
     let mut agency = agency_client(&pki.client(Some("client")), &embedded.url);
-    assert!(agency.deliver(inventory("taken", "SO-2")).await.is_ok());
+    agency
+        .deliver(inventory("taken", "SO-2"))
+        .await
+        .expect("the client with the right certificate is taken");
     embedded.stop().await.unwrap();
     assert_eq!(delivered(&ledger), ["taken"]);
 }
@@ -342,21 +345,7 @@ fn the_agency_sim_process_names_a_missing_file_and_lists_the_tls_flags() {
         assert!(stderr.contains(flag), "{args:?}: {stderr}");
         assert!(!stderr.contains("serving"), "{args:?}: {stderr}");
     }
-    let help = Command::new(env!("CARGO_BIN_EXE_single-window"))
-        .args(["agency-sim", "--help"])
-        .output()
-        .unwrap();
-    let help = String::from_utf8_lossy(&help.stdout);
-    for flag in [
-        "--tls-cert",
-        "--tls-key",
-        "--tls-client-ca",
-        "--gateway-tls-ca",
-        "--gateway-tls-cert",
-        "--gateway-tls-key",
-    ] {
-        assert!(help.contains(flag), "{flag} in --help");
-    }
+    // agency-sim's own TLS flags are among those tests/agency_sim.rs finds in its --help.
     for command in ["submit", "status", "watch", "dead-letters", "load"] {
         let help = Command::new(env!("CARGO_BIN_EXE_single-window"))
             .args([command, "--help"])

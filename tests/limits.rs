@@ -297,7 +297,6 @@ async fn a_unary_deadline_cuts_a_slow_call_but_not_a_stream() {
         .expect("the stream is still open")
         .expect("an event, not the end");
     assert!(event.sequence > 0, "{event:?}");
-    assert!(started.elapsed() > deadline * 2);
     drop(watch);
     server.stop().await;
 }

@@ -197,7 +197,7 @@ async fn refused_submissions(
     let mut bad_id = synth::shipment(seed, n, rules).order;
     bad_id.head.buyer_name = text(OTHER_NAME);
     bad_id.head.buyer_telephone = text(OTHER_PHONE);
-    bad_id.head.buyer_id_number = IdNumber::parse_str(OTHER_ID.to_owned()).ok();
+    bad_id.head.buyer_id_number = Some(IdNumber::parse_str(OTHER_ID.to_owned()).unwrap());
     bad_id.head.consignee = text(OTHER_CONSIGNEE);
     bad_id.head.consignee_address = text(OTHER_ADDRESS);
     let xml = order_xml(seed, n, Document::Order(bad_id), MessageKind::Ceb311);

@@ -44,7 +44,8 @@ async fn accepted_and_repeated_blocks_get_receipts_that_check() {
         let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let public_hex = Signer::open(&key_file).unwrap().public_key_hex();
+    let signer = Signer::open(&key_file).unwrap();
+    let public_hex = signer.public_key_hex();
     let public = signing::public_key(&public_hex).unwrap();
 
     let signed = &reply.signed_receipts[0];
@@ -82,11 +83,20 @@ async fn accepted_and_repeated_blocks_get_receipts_that_check() {
     assert_eq!(code, cli::receipt::EXIT_INVALID, "{out}");
     assert!(out.contains("the signature does not match"), "{out}");
 
-    // Another key: refused, naming both keys.
-    let other = Signer::from_seed([3; 32]).public_key_hex();
+    // Another key: refused, naming both keys (by their ids, hex).
+    let other = Signer::from_seed([3; 32]);
+    assert_ne!(other.key_id(), signer.key_id());
     std::fs::write(&file, signed).unwrap();
-    let (code, out) = cli_verify(&file, &other);
+    let (code, out) = cli_verify(&file, &other.public_key_hex());
     assert_eq!(code, cli::receipt::EXIT_INVALID, "{out}");
+    assert!(
+        out.contains(&format!(
+            "signed with key {}, not with the key given ({})",
+            signer.key_id(),
+            other.key_id()
+        )),
+        "{out}"
+    );
     let (code, _) = cli_verify(&file, "not hex");
     assert_eq!(code, cli::receipt::EXIT_UNUSABLE);
 

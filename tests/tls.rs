@@ -473,12 +473,7 @@ fn message(n: u64, kind: MessageKind, cop: &str, rules: &Rules) -> Message<'stat
         MessageKind::Ceb511 => Document::Logistics(s.logistics),
         _ => Document::Inventory(s.inventory),
     };
-    let guid = format!(
-        "{:08X}-{:04X}-0000-0000-{:012X}",
-        77,
-        kind as u64 & 0xFFFF,
-        n
-    );
+    let guid = synth::message_guid(77, n, kind);
     synth::message(kind, &guid, cop, vec![doc])
 }
 
@@ -575,6 +570,7 @@ async fn every_role_may_make_exactly_its_own_calls() {
 
     // A watch sees the caller's own shipments only: the payer (named by every order here)
     // sees events, the stranger (named by none) sees none.
+    const QUIET: &str = "quiet for 500 ms";
     let events_within = |who: Who| {
         let channel = chan(who);
         async move {
@@ -583,17 +579,25 @@ async fn every_role_may_make_exactly_its_own_calls() {
                 .await
                 .unwrap()
                 .into_inner();
+            // Events until 500 ms pass without one, and how the stream ended: quiet (still
+            // open), with an error, or at its end.
             let mut seen = 0;
-            while let Ok(Ok(Some(_))) =
-                tokio::time::timeout(Duration::from_millis(500), stream.message()).await
-            {
-                seen += 1;
-            }
-            seen
+            let ended = loop {
+                match tokio::time::timeout(Duration::from_millis(500), stream.message()).await {
+                    Ok(Ok(Some(_))) => seen += 1,
+                    Ok(Ok(None)) => break "the end of the stream".to_owned(),
+                    Ok(Err(status)) => break format!("an error: {status:?}"),
+                    Err(_) => break QUIET.to_owned(),
+                }
+            };
+            (seen, ended)
         }
     };
-    assert!(events_within(Who::Payer).await > 0);
-    assert_eq!(events_within(Who::Stranger).await, 0);
+    let (seen, ended) = events_within(Who::Payer).await;
+    assert!(seen > 0, "the payer saw no event ({ended})");
+    assert_eq!(ended, QUIET, "the payer's watch after {seen} events");
+    let (seen, ended) = events_within(Who::Stranger).await;
+    assert_eq!((seen, ended.as_str()), (0, QUIET), "the stranger's watch");
 
     // Each call, by each caller.
     type Call = Box<
@@ -927,6 +931,22 @@ fn cli(args: &[&str], who: Option<&Client>, pki: &Pki) -> (i32, String) {
     (output.status.code().unwrap_or(-1), text)
 }
 
+/// A child process that is SIGKILLed (`Child::kill` on Unix) and reaped when dropped: a failed
+/// assert leaves nothing running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// How long the gateway process may take to start serving, and to exit after SIGTERM.
+const PROCESS_PATIENCE: Duration = Duration::from_secs(30);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_process_serves_mutual_tls_to_the_command_line() {
     use std::io::BufRead as _;
@@ -958,7 +978,7 @@ async fn the_gateway_process_serves_mutual_tls_to_the_command_line() {
         .port();
     let data = tempfile::tempdir().unwrap();
     let tls = pki.server();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_single-window"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_single-window"))
         .args([
             "serve",
             "--listen",
@@ -976,16 +996,29 @@ async fn the_gateway_process_serves_mutual_tls_to_the_command_line() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while stderr.read_line(&mut line).unwrap() > 0 && !line.contains("serving on") {
-        line.clear();
-    }
-    assert!(
-        line.contains("serving on") && line.contains("TLS"),
-        "{line}"
-    );
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let mut child = KillOnDrop(child);
+    // Its stderr, line by line, read on a thread to the end (once the "serving on" line has
+    // come, nobody receives them: they are dropped).
+    let stderr = std::io::BufReader::new(child.0.stderr.take().unwrap());
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let started = Instant::now();
+    let mut before = Vec::new();
+    let line = loop {
+        let left = PROCESS_PATIENCE.saturating_sub(started.elapsed());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains("serving on") => break line,
+            Ok(line) => before.push(line),
+            Err(e) => {
+                panic!("no \"serving on\" line within {PROCESS_PATIENCE:?} ({e}): {before:?}")
+            }
+        }
+    };
+    assert!(line.contains("TLS"), "{line}");
     let server = format!("https://127.0.0.1:{port}");
 
     // The platform submits its order with its certificate and reads the shipment back.
@@ -1035,9 +1068,21 @@ async fn the_gateway_process_serves_mutual_tls_to_the_command_line() {
         "nothing of the shipment is shown: {out}"
     );
 
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let status = child.wait().unwrap();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -TERM: {sent}");
+    let stopping = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < PROCESS_PATIENCE,
+            "still running {PROCESS_PATIENCE:?} after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert!(status.success(), "{status:?}");
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use metrics::{gauge, histogram};
 use tokio::sync::watch;
 
+use crate::correlate::State;
 use crate::domain::Agency;
 use crate::ledger::StatusEvent;
 use crate::store::Store;
@@ -34,10 +35,7 @@ impl Tally {
             *self.states.entry(e.from.clone()).or_default() -= 1;
         }
         *self.states.entry(e.state.clone()).or_default() += 1;
-        let open = matches!(
-            e.state.as_str(),
-            "collecting" | "complete" | "routed" | "held"
-        );
+        let open = crate::ledger::state_named(&e.state).is_some_and(State::is_open);
         let first = if open {
             self.first_seen.get(&key).copied()
         } else {

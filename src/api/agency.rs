@@ -2,7 +2,6 @@
 //! dead letters (`Admin`). A receipt finds its shipment through the message it decides on;
 //! one for a message never routed is kept as an orphan dead letter.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use prost::Message;
@@ -20,19 +19,6 @@ use crate::pb::v1::admin_server::Admin;
 use crate::pb::v1::receipts_server::Receipts;
 use crate::store::Committed;
 use crate::telemetry::count;
-
-/// Counters of the receipts taken.
-#[derive(Debug, Default)]
-pub struct ReceiptStats {
-    /// Applied to their shipment.
-    pub applied: AtomicU64,
-    /// Repeats of a receipt applied before (no effect).
-    pub repeats: AtomicU64,
-    /// For a message never routed (kept as dead letters).
-    pub orphans: AtomicU64,
-    /// Older than the agency's last receipt, or out of place (no effect).
-    pub ignored: AtomicU64,
-}
 
 /// The `Receipts` and `Admin` services.
 #[derive(Clone)]
@@ -56,7 +42,6 @@ impl AgencySide {
     ) -> Result<v1::ReceiptAck, Status> {
         note.message_id(&r.message_id);
         let store = &self.state.store;
-        let stats = &self.state.receipts;
         if r.receipt_id.is_empty() || r.message_id.is_empty() {
             return Err(Status::invalid_argument(
                 "receipt_id and message_id: both are required",
@@ -71,7 +56,6 @@ impl AgencySide {
         policy::report(caller, agency).map_err(|d| refuse(note, &d))?;
         let store_err = |e| super::status::store(&e);
         let Some(routing) = ledger::routing(store, &r.message_id).map_err(store_err)? else {
-            stats.orphans.fetch_add(1, Ordering::Relaxed);
             count::receipt(&r.agency, ReturnStatus(r.return_status), "orphan");
             let letter = orphan(&r);
             let detail = letter.reason.clone();
@@ -79,13 +63,10 @@ impl AgencySide {
             return Ok(ack(v1::ReceiptOutcome::Orphan, detail, String::new()));
         };
         if routing.agency != r.agency {
-            let denied = Denied {
-                unauthenticated: false,
-                reason: format!(
-                    "message {} was routed to {}, not {}",
-                    r.message_id, routing.agency, r.agency
-                ),
-            };
+            let denied = Denied::because(format!(
+                "message {} was routed to {}, not {}",
+                r.message_id, routing.agency, r.agency
+            ));
             return Err(refuse(note, &denied));
         }
         let key = ShipmentKey {
@@ -111,17 +92,14 @@ impl AgencySide {
             .map_or_else(String::new, |rec| rec.state);
         Ok(match committed {
             Committed::New { .. } => {
-                stats.applied.fetch_add(1, Ordering::Relaxed);
                 count::receipt(&r.agency, ReturnStatus(r.return_status), "applied");
                 ack(v1::ReceiptOutcome::Applied, String::new(), state)
             }
             Committed::Repeat { .. } => {
-                stats.repeats.fetch_add(1, Ordering::Relaxed);
                 count::receipt(&r.agency, ReturnStatus(r.return_status), "repeat");
                 ack(v1::ReceiptOutcome::Repeat, String::new(), state)
             }
             Committed::Refused(refusal) => {
-                stats.ignored.fetch_add(1, Ordering::Relaxed);
                 count::receipt(&r.agency, ReturnStatus(r.return_status), "ignored");
                 let detail = refusal
                     .violations
@@ -159,7 +137,7 @@ fn orphan(r: &v1::AgencyReceipt) -> DeadLetter {
         order_no: String::new(),
         reason: format!("receipt for message {} that was never routed", r.message_id),
         attempts: Vec::new(),
-        at: crate::dispatch::unix_millis(),
+        at: crate::clock::unix_millis(),
         body: crate::hex::encode(&r.encode_to_vec()),
     }
 }

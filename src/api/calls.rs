@@ -131,5 +131,5 @@ impl CallAudit {
 }
 
 fn clip(text: &str, chars: usize) -> String {
-    text.chars().take(chars).collect()
+    crate::text::first_chars(text, chars).to_owned()
 }

@@ -78,6 +78,7 @@ impl Gateway {
             self.rates.admit(&plan.sender)?;
         }
         // Clean blocks are committed concurrently, so that they share the store's fsync.
+        let sender = plan.sender.as_str();
         let commits: Vec<_> = plan
             .blocks
             .iter_mut()
@@ -87,16 +88,10 @@ impl Gateway {
                 let (index, key) = (block.index, block.key.clone());
                 let signer = self.signer.clone();
                 async move {
-                    // What a signed receipt names, taken before the event goes to the store.
+                    // What a signed receipt names (the block's key, the sender, the content's
+                    // hash), taken before the event goes to the store.
                     let signed = match &verdict {
-                        Verdict::Accept(event) => signer.map(|signer| {
-                            (
-                                signer,
-                                event.key.clone(),
-                                event.sender.clone(),
-                                event.content,
-                            )
-                        }),
+                        Verdict::Accept(event) => signer.map(|signer| (signer, event.content)),
                         _ => None,
                     };
                     // `late`: refused by the shipment's state after validation passed.
@@ -125,13 +120,13 @@ impl Gateway {
                         .as_ref()
                         .and_then(|r| r.violations.first().cloned())
                         .filter(|_| late);
-                    let signed_receipt = signed.and_then(|(signer, id, sender, content)| {
+                    let signed_receipt = signed.and_then(|(signer, content)| {
                         let said = match outcome {
                             v1::Outcome::Accepted => "accepted",
                             v1::Outcome::Repeat => "repeat",
                             _ => return None,
                         };
-                        Some(signer.sign(&Receipt::new(&id, &sender, content, said)))
+                        Some(signer.sign(&Receipt::new(&key, sender, content, said)))
                     });
                     Ok((
                         block_outcome(index, &key, outcome, report.as_ref()),
@@ -176,70 +171,52 @@ impl Gateway {
                  (the key names it: a repeat with the same key is recognised)",
             ));
         }
-        match request.payload {
+        let plan = match request.payload {
             Some(v1::submit_request::Payload::CebXml(bytes)) => {
-                let plan = if bytes.len() > self.state.blocking_above_bytes {
+                if bytes.len() > self.state.blocking_above_bytes {
                     let state = self.state.clone();
                     tokio::task::spawn_blocking(move || plan_xml(&bytes, &sender, &state))
                         .await
                         .map_err(|e| Status::internal(e.to_string()))??
                 } else {
                     plan_xml(&bytes, &sender, &self.state)?
-                };
-                if let Some((ebp_code, order_no)) = &plan.shipment {
-                    record_shipment(ebp_code, order_no);
                 }
-                Ok(plan)
             }
             Some(v1::submit_request::Payload::Inspection(pb)) => {
                 let decl = pb::inspection(&pb).map_err(|r| status::invalid_fields(&r))?;
-                record_shipment(
-                    decl.shipment.ebp_code.as_str(),
-                    decl.shipment.order_no.as_str(),
-                );
-                Ok(typed(
+                typed(
                     Body::Inspection(decl),
                     &key,
                     &sender,
                     &pb.encode_to_vec(),
                     rules,
-                ))
+                )
             }
             Some(v1::submit_request::Payload::FxSettlement(pb)) => {
                 let decl = pb::fx_settlement(&pb).map_err(|r| status::invalid_fields(&r))?;
-                record_shipment(
-                    decl.shipment.ebp_code.as_str(),
-                    decl.shipment.order_no.as_str(),
-                );
-                Ok(typed(
+                typed(
                     Body::FxSettlement(decl),
                     &key,
                     &sender,
                     &pb.encode_to_vec(),
                     rules,
-                ))
+                )
             }
             Some(v1::submit_request::Payload::Tax(pb)) => {
                 let decl = pb::tax(&pb).map_err(|r| status::invalid_fields(&r))?;
-                record_shipment(
-                    decl.shipment.ebp_code.as_str(),
-                    decl.shipment.order_no.as_str(),
-                );
-                Ok(typed(
-                    Body::Tax(decl),
-                    &key,
-                    &sender,
-                    &pb.encode_to_vec(),
-                    rules,
-                ))
+                typed(Body::Tax(decl), &key, &sender, &pb.encode_to_vec(), rules)
             }
-            None => Err(status::empty()),
+            None => return Err(status::empty()),
+        };
+        if let Some((ebp_code, order_no)) = &plan.shipment {
+            record_shipment(ebp_code, order_no);
         }
+        Ok(plan)
     }
 }
 
 fn plan_xml(bytes: &[u8], sender: &str, state: &State) -> Result<Plan, Status> {
-    let received_at = unix_millis();
+    let received_at = crate::clock::unix_millis();
     let now = ReceiptTime::from_unix_millis(received_at);
     ingest::plan_xml(bytes, sender, &state.rules, received_at).map_err(|err| {
         // The CEB900 rides in the status details (a header): without the original message,
@@ -263,14 +240,8 @@ fn typed(
         sender,
         content,
         rules,
-        unix_millis(),
+        crate::clock::unix_millis(),
     )
-}
-
-fn unix_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The root `guid` attribute, read loosely from a message that did not decode (for CEB900).
@@ -298,17 +269,9 @@ fn record_shipment(ebp_code: &str, order_no: &str) {
     let span = tracing::Span::current();
     for (field, value) in [("ebp_code", ebp_code), ("order_no", order_no)] {
         if !value.is_empty() {
-            span.record(field, cut(value, SPAN_VALUE_BYTES));
+            span.record(field, crate::text::cut(value, SPAN_VALUE_BYTES));
         }
     }
-}
-
-fn cut(text: &str, bytes: usize) -> &str {
-    let mut end = text.len().min(bytes);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 type ReplyStream = Pin<Box<dyn Stream<Item = Result<v1::SubmitReply, Status>> + Send>>;
@@ -422,16 +385,5 @@ impl v1::gateway_server::Gateway for Gateway {
         Ok(Response::new(v1::EchoReply {
             payload: request.into_inner().payload,
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn span_values_are_cut_on_a_character_boundary() {
-        assert_eq!(cut("张三丰", 4), "张");
-        assert_eq!(cut("SW1", 64), "SW1");
     }
 }

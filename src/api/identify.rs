@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+use tonic::transport::CertificateDer;
 
 use crate::auth::{Caller, Denied, Lookup, Register};
 
@@ -29,8 +30,9 @@ pub struct Peer {
     pub tls: bool,
     /// SHA-256 of the peer's certificate (DER), when it presented one.
     pub fingerprint: Option<[u8; 32]>,
-    /// The certificate's subject, `CN=…, O=…`.
-    pub subject: Option<String>,
+    /// The certificates it presented (the connection's, shared), for the subject when it is
+    /// needed.
+    certs: Option<Arc<Vec<CertificateDer<'static>>>>,
 }
 
 impl Peer {
@@ -38,12 +40,13 @@ impl Peer {
     pub fn of<B>(request: &http::Request<B>) -> Peer {
         let extensions = request.extensions();
         if let Some(tls) = extensions.get::<TlsConnectInfo<TcpConnectInfo>>() {
-            let leaf = tls.peer_certs().and_then(|certs| certs.first().cloned());
+            let certs = tls.peer_certs();
+            let leaf = certs.as_ref().and_then(|certs| certs.first());
             return Peer {
                 addr: tls.get_ref().remote_addr(),
                 tls: true,
-                fingerprint: leaf.as_ref().map(|der| Sha256::digest(der).into()),
-                subject: leaf.as_ref().and_then(|der| subject(der)),
+                fingerprint: leaf.map(|der| Sha256::digest(der).into()),
+                certs,
             };
         }
         Peer {
@@ -67,10 +70,12 @@ impl Peer {
             format!(
                 "client certificate {} (subject {:?})",
                 crate::hex::encode(fingerprint),
-                self.subject.as_deref().unwrap_or("")
+                self.subject().unwrap_or_default()
             )
         };
-        match register.lookup(fingerprint, self.subject.as_deref()) {
+        // The certificate is parsed only when the register names some by subject.
+        let subject = register.has_subjects().then(|| self.subject()).flatten();
+        match register.lookup(fingerprint, subject.as_deref()) {
             Lookup::Known(identity) => Ok(Caller::Known(identity)),
             // The entry's name stays out of the answer: it may say why the key was revoked.
             Lookup::Revoked(_) => Err(Denied {
@@ -93,6 +98,16 @@ pub fn remote_addr<B>(request: &http::Request<B>) -> Option<SocketAddr> {
         None => extensions
             .get::<TcpConnectInfo>()
             .and_then(TcpConnectInfo::remote_addr),
+    }
+}
+
+impl Peer {
+    /// The subject of the certificate it presented, as [`subject`] renders it.
+    pub fn subject(&self) -> Option<String> {
+        self.certs
+            .as_ref()
+            .and_then(|certs| certs.first())
+            .and_then(|der| subject(der))
     }
 }
 
@@ -235,21 +250,29 @@ pub struct Credential {
     peer: Peer,
     caller: Caller,
     registry: Registry,
+    /// The register the caller was found by: while it is in force, nothing needs checking.
+    seen: Arc<Register>,
 }
 
 impl Credential {
-    /// The credential of `caller`, found for `peer` by `registry`.
+    /// The credential of `caller`, found for `peer` by the register in force in `registry`.
     pub fn new(peer: Peer, caller: Caller, registry: Registry) -> Credential {
+        let seen = registry.current();
         Credential {
             peer,
             caller,
             registry,
+            seen,
         }
     }
 
     /// Whether the register in force still names the certificate as it did.
     pub fn still_valid(&self) -> Result<(), Denied> {
-        match self.peer.caller(&self.registry.current())? {
+        let current = self.registry.current();
+        if Arc::ptr_eq(&current, &self.seen) {
+            return Ok(());
+        }
+        match self.peer.caller(&current)? {
             now if now == self.caller => Ok(()),
             _ => Err(Denied {
                 unauthenticated: true,

@@ -264,12 +264,12 @@ impl Rates {
         Err(Status::resource_exhausted(format!(
             "rate limit of {} submissions/s for enterprise {} exceeded",
             self.rate,
-            cut(enterprise, ENTERPRISE_KEY_BYTES)
+            crate::text::cut(enterprise, ENTERPRISE_KEY_BYTES)
         )))
     }
 
     fn take(&self, enterprise: &str, now: Instant) -> bool {
-        let key = cut(enterprise, ENTERPRISE_KEY_BYTES);
+        let key = crate::text::cut(enterprise, ENTERPRISE_KEY_BYTES);
         let mut full_at = lock(&self.full_at);
         if !full_at.contains_key(key) && full_at.len() >= MAX_ENTERPRISES {
             make_room(&mut full_at, now);
@@ -336,14 +336,6 @@ impl Bucket {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn cut(text: &str, bytes: usize) -> &str {
-    let mut end = text.len().min(bytes);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 #[cfg(test)]

@@ -200,7 +200,9 @@ where
             call.audit = audit;
             match admitted {
                 Ok(caller) => {
-                    if peer.fingerprint.is_some() {
+                    // Streams check their caller again as they go (revocation).
+                    let stream = matches!(method, "SubmitStream" | "WatchShipments");
+                    if stream && peer.fingerprint.is_some() {
                         let registry = identity.registry.clone();
                         let credential = Credential::new(peer, caller.clone(), registry);
                         request.extensions_mut().insert(credential);
@@ -209,10 +211,8 @@ where
                     request.extensions_mut().insert(note);
                 }
                 Err(denied) => {
-                    note.reason(&denied.reason);
-                    let _entered = span.enter();
-                    tracing::warn!(reason = %denied.reason, "refused");
-                    return refuse(call, denied.status());
+                    let status = span.in_scope(|| super::identify::refuse(&note, &denied));
+                    return refuse(call, status);
                 }
             }
         }

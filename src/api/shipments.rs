@@ -61,15 +61,12 @@ pub fn get(
         None => own_platform,
     };
     if !readable {
-        return Err(Refused::Denied(Denied {
-            unauthenticated: false,
-            reason: format!(
-                "shipment ebpCode {} orderNo {}: not a shipment of {}",
-                key.ebp_code,
-                key.order_no,
-                caller.describe()
-            ),
-        }));
+        return Err(Refused::Denied(Denied::because(format!(
+            "shipment ebpCode {} orderNo {}: not a shipment of {}",
+            key.ebp_code,
+            key.order_no,
+            caller.describe()
+        ))));
     }
     let Some(record) = record else {
         return Err(Status::not_found(format!(

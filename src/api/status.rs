@@ -41,14 +41,10 @@ pub fn undecodable(err: &DecodeError, ceb900: String) -> Status {
 
 /// `text` cut to at most `max` bytes on a character boundary, with "…" when cut.
 fn clip(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
+    match crate::text::cut(text, max) {
+        whole if whole.len() == text.len() => whole.to_owned(),
+        cut => format!("{cut}…"),
     }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }
 
 /// A typed declaration whose fields do not parse: INVALID_ARGUMENT with every field named.

@@ -32,12 +32,6 @@ impl From<&crate::config::Audit> for Policy {
     }
 }
 
-impl Default for Policy {
-    fn default() -> Self {
-        Policy::from(&crate::config::Audit::default())
-    }
-}
-
 /// What a purge did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Purged {
@@ -52,11 +46,8 @@ pub struct Purged {
 /// Removes the records of `store` written more than `older_than` ago. Refused (nothing
 /// removed) when a record to remove does not verify: a broken chain is not purged away.
 pub async fn purge(store: &Store, older_than: Duration) -> Result<Purged, StoreError> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let cutoff = now.saturating_sub(older_than).as_millis();
-    let before = u64::try_from(cutoff).unwrap_or(u64::MAX);
+    let older_than = u64::try_from(older_than.as_millis()).unwrap_or(u64::MAX);
+    let before = crate::clock::unix_millis().saturating_sub(older_than);
     let mut total = Purged::default();
     loop {
         let round = store.purge_audit(before, PURGE_BATCH).await?;

@@ -13,7 +13,7 @@ pub const GENESIS: [u8; 32] = [0; 32];
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Facts {
-    /// The caller's entry, free text (`Accepted.audit` when it is not a `Facts` object).
+    /// The caller's entry, free text (a store event's `Accepted.audit`).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub note: String,
     /// The sender: an enterprise code, or `gateway:<part>` for the gateway's own bookkeeping.
@@ -47,25 +47,19 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// The facts of a store event: `entry` (a JSON `Facts` object, or free text kept as the
-    /// note), with the sender, the message id and, for a keyed event, the outcome `accepted`
-    /// filled in where the entry leaves them out.
-    pub fn of_event(entry: &[u8], sender: &str, key: &str) -> Facts {
-        let mut facts = match entry.first() {
-            Some(b'{') => serde_json::from_slice(entry).ok(),
-            _ => None,
-        }
-        .unwrap_or_else(|| Facts {
-            note: String::from_utf8_lossy(entry).into_owned(),
-            ..Facts::default()
-        });
+    /// The facts of a store event: `entry` (free text, kept as the note), with the sender, the
+    /// message id and, for a keyed event, the outcome `accepted`.
+    pub fn of_event(entry: Vec<u8>, sender: &str, key: &str) -> Facts {
+        let note = String::from_utf8(entry)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         let given = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        facts.enterprise = facts.enterprise.or_else(|| given(sender));
-        facts.message_id = facts.message_id.or_else(|| given(key));
-        if !key.is_empty() {
-            facts.outcome = facts.outcome.or_else(|| Some("accepted".to_owned()));
+        Facts {
+            note,
+            enterprise: given(sender),
+            message_id: given(key),
+            outcome: (!key.is_empty()).then(|| "accepted".to_owned()),
+            ..Facts::default()
         }
-        facts
     }
 }
 
@@ -197,8 +191,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn facts_come_from_json_or_free_text() {
-        let cases: [(&[u8], &str, &str, Facts); 3] = [
+    fn facts_of_an_event_keep_its_entry_as_the_note() {
+        let cases: [(&[u8], &str, &str, Facts); 4] = [
             (
                 b"20240101 E1 CEB311 g1 accepted",
                 "E1",
@@ -222,22 +216,29 @@ mod tests {
                 },
             ),
             (
-                br#"{"note":"n","source_ip":"127.0.0.1","source_port":5000,"outcome":"x"}"#,
+                br#"{"note":"n","outcome":"x"}"#,
                 "E2",
                 "k",
                 Facts {
-                    note: "n".into(),
+                    note: r#"{"note":"n","outcome":"x"}"#.into(),
                     enterprise: Some("E2".into()),
                     message_id: Some("k".into()),
-                    outcome: Some("x".into()),
-                    source_ip: Some("127.0.0.1".into()),
-                    source_port: Some(5000),
+                    outcome: Some("accepted".into()),
+                    ..Facts::default()
+                },
+            ),
+            (
+                b"bad \xff byte",
+                "",
+                "",
+                Facts {
+                    note: "bad \u{fffd} byte".into(),
                     ..Facts::default()
                 },
             ),
         ];
         for (entry, sender, key, want) in cases {
-            assert_eq!(Facts::of_event(entry, sender, key), want);
+            assert_eq!(Facts::of_event(entry.to_vec(), sender, key), want);
         }
     }
 
@@ -246,7 +247,12 @@ mod tests {
         let first = Record::chain(&Tip::default(), 7, 1_000, Facts::default());
         assert_eq!(first.prev_hash, GENESIS);
         assert_eq!(first.prev_seq, None);
-        let second = Record::chain(&first.tip(), 9, 1_001, Facts::of_event(b"x", "E", "k"));
+        let second = Record::chain(
+            &first.tip(),
+            9,
+            1_001,
+            Facts::of_event(b"x".to_vec(), "E", "k"),
+        );
         assert_eq!(second.prev_hash, first.hash);
         assert_eq!(second.prev_seq, Some(7));
         let read = Record::from_bytes(&second.to_bytes()).unwrap();

@@ -99,16 +99,26 @@ impl Chain {
         }
     }
 
-    /// Takes the record filed under `key`; the record, or the broken link.
+    /// Takes the record filed under `key` (stored bytes); the record, or the broken link.
     pub fn step(&mut self, key: u64, bytes: &[u8]) -> Result<Record, Broken> {
+        let record = Record::from_bytes(bytes).map_err(|e| Broken {
+            seq: key,
+            why: Break::Unreadable(e.to_string()),
+            expected: self.tip.hash,
+            found: [0; 32],
+        })?;
+        self.take(key, &record)?;
+        Ok(record)
+    }
+
+    /// Takes `record`, read from under `key`: the chain moves on to it, or the broken link.
+    pub fn take(&mut self, key: u64, record: &Record) -> Result<(), Broken> {
         let broken = |why, expected, found| Broken {
             seq: key,
             why,
             expected,
             found,
         };
-        let record = Record::from_bytes(bytes)
-            .map_err(|e| broken(Break::Unreadable(e.to_string()), self.tip.hash, [0; 32]))?;
         if record.seq != key {
             let why = Break::Misfiled {
                 recorded_seq: record.seq,
@@ -128,7 +138,7 @@ impl Chain {
         }
         self.tip = record.tip();
         self.entries += 1;
-        Ok(record)
+        Ok(())
     }
 
     /// The last good link.
@@ -173,7 +183,12 @@ mod tests {
         let mut tip = Tip::default();
         seqs.iter()
             .map(|&seq| {
-                let record = Record::chain(&tip, seq, seq * 10, Facts::of_event(b"e", "E", "k"));
+                let record = Record::chain(
+                    &tip,
+                    seq,
+                    seq * 10,
+                    Facts::of_event(b"e".to_vec(), "E", "k"),
+                );
                 tip = record.tip();
                 record
             })

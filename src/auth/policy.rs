@@ -26,7 +26,8 @@ pub struct Denied {
 }
 
 impl Denied {
-    fn because(reason: impl Into<String>) -> Denied {
+    /// PERMISSION_DENIED because of `reason`.
+    pub fn because(reason: impl Into<String>) -> Denied {
         Denied {
             unauthenticated: false,
             reason: reason.into(),
@@ -48,10 +49,7 @@ const ECHO_CHARS: usize = 64;
 
 /// A client's value as a reason shows it: its first [`ECHO_CHARS`] characters.
 fn echo(value: &str) -> &str {
-    match value.char_indices().nth(ECHO_CHARS) {
-        Some((end, _)) => &value[..end],
-        None => value,
-    }
+    crate::text::first_chars(value, ECHO_CHARS)
 }
 
 /// What a call is, for the gate.
@@ -214,7 +212,11 @@ pub fn holders(body: &Body<'_>) -> Holders {
 
 /// Whether `caller` may send a message whose `copCode` is `cop` (None for a typed
 /// declaration) and whose blocks have these holders (in order; block numbers are 1-based).
-pub fn submission(caller: &Caller, cop: Option<&str>, blocks: &[Holders]) -> Result<(), Denied> {
+pub fn submission<'a>(
+    caller: &Caller,
+    cop: Option<&str>,
+    blocks: impl IntoIterator<Item = &'a Holders>,
+) -> Result<(), Denied> {
     let own = match (caller, caller.enterprise()) {
         (Caller::Local, _) => return Ok(()),
         (_, Some(own)) => own,
@@ -233,7 +235,7 @@ pub fn submission(caller: &Caller, cop: Option<&str>, blocks: &[Holders]) -> Res
             )));
         }
     }
-    for (i, block) in blocks.iter().enumerate() {
+    for (i, block) in blocks.into_iter().enumerate() {
         let n = i + 1;
         if block.fields.is_empty() {
             return Err(Denied::because(format!(

@@ -166,13 +166,11 @@ impl Register {
 
     /// What the register says of the certificate with this fingerprint and subject.
     pub fn lookup(&self, fingerprint: &[u8; 32], subject: Option<&str>) -> Lookup {
-        let by_subject = || {
-            subject
-                .map(normalize_subject)
-                .and_then(|s| self.by_subject.get(&s))
-        };
-        let revoked_subject = by_subject().filter(|e| e.revoked);
-        match self.by_fingerprint.get(fingerprint).or_else(by_subject) {
+        let by_subject = subject
+            .map(normalize_subject)
+            .and_then(|s| self.by_subject.get(&s));
+        let revoked_subject = by_subject.filter(|e| e.revoked);
+        match self.by_fingerprint.get(fingerprint).or(by_subject) {
             Some(entry) if entry.revoked => Lookup::Revoked(entry.identity.name.clone()),
             // A revoked subject entry is not undone by a fingerprint entry: revocation wins.
             Some(_) if revoked_subject.is_some() => Lookup::Revoked(
@@ -183,6 +181,11 @@ impl Register {
             Some(entry) => Lookup::Known(entry.identity.clone()),
             None => Lookup::Unknown,
         }
+    }
+
+    /// Whether some entry names a certificate by subject (else a subject is never looked at).
+    pub fn has_subjects(&self) -> bool {
+        !self.by_subject.is_empty()
     }
 
     /// How many entries it has.

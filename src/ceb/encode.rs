@@ -318,7 +318,7 @@ fn cop_no<'a>(order_no: &Text<'a>) -> Text<'a> {
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {
-    text.chars().take(max_chars).collect()
+    crate::text::first_chars(text, max_chars).to_owned()
 }
 
 /// Rewrites the `returnStatus` and `returnInfo` of a receipt block, for a declaration that

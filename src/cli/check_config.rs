@@ -183,6 +183,14 @@ fn check(
             origin("SINGLE_WINDOW_SERVER_LISTEN")
         ));
     }
+    let admin = config.admin.listen;
+    if !admin.ip().is_loopback() {
+        return Err(format!(
+            "{}: admin.listen: {admin} is not a loopback address; the admin port is plaintext, \
+             so loopback only",
+            origin("SINGLE_WINDOW_ADMIN_LISTEN")
+        ));
+    }
     for agency in Agency::ALL {
         let Some(url) = config.agencies.endpoint(agency) else {
             continue;
@@ -190,13 +198,8 @@ fn check(
         let name = agency.name();
         let var = format!("SINGLE_WINDOW_AGENCIES_{}", name.to_uppercase());
         let shown = redact_userinfo(url).unwrap_or_else(|| url.to_owned());
-        if !url.starts_with("http://") && !url.starts_with("https://") {
-            return Err(format!(
-                "{}: agencies.{name}: {shown:?} is not an http:// or https:// URL",
-                origin(&var)
-            ));
-        }
-        // As the dispatcher will connect: TLS material read, plaintext to loopback only.
+        // As the dispatcher will connect: an http(s) URL, TLS material read, plaintext to
+        // loopback only.
         if let Err(error) = config.agencies.client_tls().endpoint(url) {
             let error = format!("{error:#}").replace(url, &shown);
             return Err(format!("{}: agencies.{name}: {error}", origin(&var)));

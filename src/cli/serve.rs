@@ -197,7 +197,7 @@ impl Signals {
 }
 
 /// The effective config of `serve`: defaults < `--config` file < environment (read through
-/// `env`) < the flags `--listen`, `--data` and `--rules`.
+/// `env`) < the flags `--listen`, `--data`, `--rules` and `--admin-listen`.
 pub fn config(
     args: &ServeArgs,
     env: impl Fn(&str) -> Option<String>,

@@ -193,7 +193,7 @@ impl Run {
         let Some(journal) = &mut self.journal else {
             return (text, Step::Next);
         };
-        entry.at_unix_ms = unix_millis();
+        entry.at_unix_ms = crate::clock::unix_millis();
         match journal.record(entry) {
             Ok(()) => (text, Step::Next),
             Err(err) => {
@@ -256,10 +256,4 @@ fn progress_bar(files: usize, quiet: bool) -> ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-fn unix_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

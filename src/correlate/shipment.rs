@@ -98,6 +98,15 @@ impl State {
             State::Returned => "returned",
         }
     }
+
+    /// Whether a shipment in this state is still open to decisions and changes (not
+    /// released, rejected, cancelled or returned).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            State::Collecting | State::Complete | State::Routed | State::Held
+        )
+    }
 }
 
 impl fmt::Display for State {
@@ -237,10 +246,7 @@ impl Shipment {
     /// Whether the shipment is still open to decisions and changes (not released, rejected,
     /// cancelled or returned).
     pub fn open(&self) -> bool {
-        matches!(
-            self.state,
-            State::Collecting | State::Complete | State::Routed | State::Held
-        )
+        self.state.is_open()
     }
 
     /// Moves to `to`, recording the transition (no-op when already there).

@@ -12,12 +12,17 @@ use crate::domain::{
 };
 use crate::report::{At, Report, Violation};
 
+/// Longest enterprise code, as CEB's `copCode`, `ebpCode`, `payCode`, … (schema facet).
+const ENT_CODE: usize = 18;
+/// Longest `assureCode` (the schema allows 30).
+const ASSURE_CODE: usize = 30;
+
 /// An inspection declaration, or every field that does not parse.
 pub fn inspection(pb: &v1::InspectionDeclaration) -> Result<InspectionDeclaration<'_>, Report> {
     let mut f = Fields::default();
     let at = At::head("Inspection");
     let shipment = f.shipment(at, pb.shipment.as_ref());
-    let declarant = f.ent(at, "declarant", &pb.declarant);
+    let declarant = f.ent(at, "declarant", &pb.declarant, ENT_CODE);
     let app_time = f.parse(at, "appTime", &pb.app_time, Timestamp::parse_str);
     let lines: Vec<Option<InspectionLine<'_>>> = pb
         .lines
@@ -52,7 +57,7 @@ pub fn fx_settlement(pb: &v1::FxSettlement) -> Result<FxSettlement<'_>, Report> 
     let at = At::head("FxSettlement");
     let built = (
         f.shipment(at, pb.shipment.as_ref()),
-        f.ent(at, "payCode", &pb.pay_code),
+        f.ent(at, "payCode", &pb.pay_code, ENT_CODE),
         f.text(at, "payTransactionId", &pb.pay_transaction_id, 60),
         f.parse(at, "payerIdType", &pb.payer_id_type, IdType::parse_str),
         f.parse(
@@ -95,7 +100,7 @@ pub fn tax(pb: &v1::TaxDeclaration) -> Result<TaxDeclaration<'_>, Report> {
     let mut f = Fields::default();
     let at = At::head("Tax");
     let shipment = f.shipment(at, pb.shipment.as_ref());
-    let assure_code = f.ent(at, "assureCode", &pb.assure_code);
+    let assure_code = f.ent(at, "assureCode", &pb.assure_code, ASSURE_CODE);
     let buyer = f.parse(
         at,
         "buyerIdNumber",
@@ -211,10 +216,14 @@ impl Fields {
         self.parse(at, field, raw, |s| Text::parse(Cow::Borrowed(s)))
     }
 
-    /// An enterprise code: at most 18 characters, as CEB's `copCode`, `ebpCode`, … (30 for
-    /// `assureCode`, as in the schema).
-    fn ent<'a>(&mut self, at: At, field: &'static str, raw: &'a str) -> Option<EntCode<'a>> {
-        let max = if field == "assureCode" { 30 } else { 18 };
+    /// An enterprise code of at most `max` characters ([`ENT_CODE`], or [`ASSURE_CODE`]).
+    fn ent<'a>(
+        &mut self,
+        at: At,
+        field: &'static str,
+        raw: &'a str,
+        max: usize,
+    ) -> Option<EntCode<'a>> {
         if !self.fits(at, field, raw, max) {
             return None;
         }
@@ -227,7 +236,7 @@ impl Fields {
         if count <= max {
             return true;
         }
-        let shown: String = raw.chars().take(32).collect();
+        let shown = crate::text::first_chars(raw, 32);
         self.report.push(Violation::new(
             "XSD-LENGTH",
             at.field(field),
@@ -243,7 +252,7 @@ impl Fields {
         key: Option<&'a v1::ShipmentKey>,
     ) -> Option<ShipmentKey<'a>> {
         let (ebp, order) = key.map_or(("", ""), |k| (k.ebp_code.as_str(), k.order_no.as_str()));
-        let ebp_code = self.ent(at, "shipment.ebpCode", ebp);
+        let ebp_code = self.ent(at, "shipment.ebpCode", ebp, ENT_CODE);
         let order_no = self.text(at, "shipment.orderNo", order, 60);
         Some(ShipmentKey {
             ebp_code: ebp_code?,

@@ -59,7 +59,8 @@ impl Reporter {
             gateway: Gateway {
                 url: gateway,
                 tls,
-                token,
+                // Parsed once (the node makes it hex, always a valid header value).
+                token: token.and_then(|t| t.parse().ok()),
                 cached: Mutex::new(None),
             },
             closed,
@@ -99,7 +100,7 @@ struct Gateway {
     /// For an `https://` URL: the gateway's CA and, for mutual TLS, our certificate.
     tls: ClientTls,
     /// Sent as [`crate::api::INTERNAL_TOKEN`] with each report, when set.
-    token: Option<String>,
+    token: Option<tonic::metadata::AsciiMetadataValue>,
     cached: Mutex<Option<(String, Channel)>>,
 }
 
@@ -178,7 +179,7 @@ async fn report(shared: &Shared, receipt: &Receipt, closed: &mut watch::Receiver
         let outcome = match shared.gateway.channel(&url) {
             Ok(channel) => {
                 let mut request = tonic::Request::new(to_pb(receipt));
-                if let Some(token) = shared.gateway.token.as_deref().and_then(|t| t.parse().ok()) {
+                if let Some(token) = shared.gateway.token.clone() {
                     request
                         .metadata_mut()
                         .insert(crate::api::INTERNAL_TOKEN, token);

@@ -98,14 +98,11 @@ pub struct Stats {
     pub fsyncs: u64,
     /// Batches applied.
     pub batches: u64,
-    /// Calls' audit records queued (not counted in `commits`).
-    pub call_records: u64,
 }
 
 #[derive(Default)]
 pub(super) struct SharedStats {
     commits: AtomicU64,
-    call_records: AtomicU64,
     fsyncs: AtomicU64,
     batches: AtomicU64,
 }
@@ -114,7 +111,6 @@ impl SharedStats {
     pub fn snapshot(&self) -> Stats {
         Stats {
             commits: self.commits.load(Ordering::Relaxed),
-            call_records: self.call_records.load(Ordering::Relaxed),
             fsyncs: self.fsyncs.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
         }
@@ -193,10 +189,7 @@ impl Writer {
                 } => Decided::Purge(reply, self.purge_audit(&mut group, before_unix_ms, limit)),
                 Request::Audit(facts) => {
                     match self.db.generate_id() {
-                        Ok(seq) => {
-                            put_audit(&mut group, seq, *facts);
-                            self.stats.call_records.fetch_add(1, Ordering::Relaxed);
-                        }
+                        Ok(seq) => put_audit(&mut group, seq, *facts),
                         Err(error) => tracing::error!(%error, "a call's audit record is lost"),
                     }
                     Decided::Audited
@@ -274,9 +267,7 @@ impl Writer {
         let mut last = None;
         for row in self.trees.audit.range(start.to_be_bytes()..).take(limit) {
             let (key, bytes) = row?;
-            let seq = <[u8; 8]>::try_from(key.as_ref())
-                .map(u64::from_be_bytes)
-                .map_err(|_| StoreError::Corrupt("audit record key is not a sequence".into()))?;
+            let seq = super::audit_seq(&key)?;
             let refuse = |why: String| {
                 StoreError::Corrupt(format!("audit log not purged: seq {seq}: {why}"))
             };
@@ -285,7 +276,7 @@ impl Writer {
                 break;
             }
             chain
-                .step(seq, &bytes)
+                .take(seq, &record)
                 .map_err(|broken| refuse(broken.to_string()))?;
             removed.push(key.to_vec());
             last = Some(record);
@@ -299,7 +290,7 @@ impl Writer {
             seq: last.seq,
             hash: last.hash,
             purged: previous.map_or(0, |c| c.purged).saturating_add(count),
-            at_unix_ms: audit_now(),
+            at_unix_ms: crate::clock::unix_millis(),
         };
         for key in removed {
             group.put(Slot::Audit, key, None);
@@ -387,7 +378,7 @@ impl Writer {
         for key in writes.outbox_removes {
             group.put(Slot::Outbox, key, None);
         }
-        let facts = Facts::of_event(&event.audit, &event.sender, &event.key);
+        let facts = Facts::of_event(std::mem::take(&mut event.audit), &event.sender, &event.key);
         put_audit(group, seq, facts);
         let mut events = Vec::with_capacity(writes.events.len());
         for (body, at) in writes.events.into_iter().zip(event_ids) {
@@ -530,20 +521,13 @@ impl Trees {
 
 /// Chains a record of `facts` under `seq` onto the group's audit chain.
 fn put_audit(group: &mut Group, seq: u64, facts: Facts) {
-    let record = Record::chain(&group.audit.tip, seq, audit_now(), facts);
+    let record = Record::chain(&group.audit.tip, seq, crate::clock::unix_millis(), facts);
     group.audit.tip = record.tip();
     group.put(
         Slot::Audit,
         seq.to_be_bytes().to_vec(),
         Some(record.to_bytes()),
     );
-}
-
-/// The time of an audit record, Unix ms.
-fn audit_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// `queue \0`: where the rows of an outbox queue start.

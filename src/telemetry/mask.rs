@@ -1,7 +1,7 @@
 //! Personal data masked for logs (pure). Two tools:
 //!
 //! - field maskers, for code that has a personal field in hand and wants to show a trace of
-//!   it: [`id_number`], [`phone`], [`name`], [`address`];
+//!   it: [`name`], [`address`];
 //! - [`scrub`], the last line of defence run on every log line before it is written: it masks
 //!   whatever looks like a resident identity number or a mainland mobile number, wherever it
 //!   comes from (a status message, an agency's error text, a dependency's log).
@@ -11,40 +11,18 @@
 //!
 //! | what | shown | example |
 //! |---|---|---|
-//! | identity number, 8 characters or more | first 3 and last 1 | `330**************X` |
-//! | identity number, shorter | nothing | `*****` |
-//! | phone number, 7 characters or more | last 4 | `*******8000` |
-//! | phone number, shorter | nothing | `*****` |
 //! | name, 2 characters or more | first 1 | `张*` |
 //! | name, 1 character | nothing | `*` |
 //! | address | first 6, at most half of it | `浙江省杭州市********` |
 //!
 //! [`scrub`] finds, in any text, maximal runs of ASCII digits (a run ends at any character that
 //! is not a digit, letters included) and masks a run of 18 digits, or of 17 digits followed by
-//! `X`/`x`, as an identity number, and a run of 11 digits starting with `1` as a mobile number.
+//! `X`/`x`, as an identity number (first 3 and last 1 shown: `330**************X`), and a run
+//! of 11 digits starting with `1` as a mobile number (last 4 shown: `*******8000`).
 //! It leaves everything else as it is (it cannot recognise names and addresses: no log
 //! statement may write those; see the audit in `telemetry::log`).
 
 use std::borrow::Cow;
-
-/// An identity number (resident card, passport, …): the first 3 and the last character when it
-/// has 8 or more, otherwise nothing.
-pub fn id_number(value: &str) -> String {
-    let count = value.chars().count();
-    if count < 8 {
-        return hide_all(count);
-    }
-    keep(value, 3, 1)
-}
-
-/// A phone number: its last 4 characters when it has 7 or more, otherwise nothing.
-pub fn phone(value: &str) -> String {
-    let count = value.chars().count();
-    if count < 7 {
-        return hide_all(count);
-    }
-    keep(value, 0, 4)
-}
 
 /// A person's name: its first character, when it has more than one.
 pub fn name(value: &str) -> String {
@@ -123,14 +101,7 @@ mod tests {
     #[test]
     fn fields_keep_only_their_documented_part() {
         type Mask = fn(&str) -> String;
-        let cases: [(Mask, &str, &str); 14] = [
-            (id_number, "33010619900101123X", "330**************X"),
-            (id_number, "110105194912310021", "110**************1"),
-            (id_number, "E12345678", "E12*****8"),
-            (id_number, "1234567", "*******"),
-            (phone, "13800138000", "*******8000"),
-            (phone, "0571-88886666", "*********6666"),
-            (phone, "123456", "******"),
+        let cases: [(Mask, &str, &str); 7] = [
             (name, "张三", "张*"),
             (name, "欧阳娜娜", "欧***"),
             (name, "Zhang San", "Z********"),

@@ -4,6 +4,8 @@
 
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, Unit};
 
+use crate::domain::Agency;
+
 /// gRPC calls answered, by `method` (the RPC's name) and `code` (the gRPC status name).
 pub const REQUESTS: &str = "sw_requests_total";
 /// Time from a call's arrival to its answer, by `method`.
@@ -146,12 +148,11 @@ pub fn describe() {
 /// Counters whose label sets are known in advance start at 0, so that a scrape (and a
 /// dashboard's `rate()`) sees them before the first event.
 pub fn zeroes() {
-    const AGENCIES: [&str; 4] = ["customs", "inspection", "fx", "tax"];
     counter!(SHED).absolute(0);
     for source in ["submission", "receipt", "delivery"] {
         counter!(DUPLICATES, "source" => source).absolute(0);
     }
-    for agency in AGENCIES {
+    for agency in Agency::ALL.map(Agency::name) {
         for kind in ["delivery", "orphan-receipt"] {
             counter!(DEAD_LETTERS, "agency" => agency, "kind" => kind).absolute(0);
         }

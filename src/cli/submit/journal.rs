@@ -116,13 +116,7 @@ pub fn key_of(file: &Path) -> String {
 
 /// SHA-256 of `bytes`, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for byte in digest {
-        use std::fmt::Write as _;
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
+    crate::hex::encode(&Sha256::digest(bytes))
 }
 
 /// The entries of a journal's text by (path, hash), the last one winning, and the number of
