@@ -49,7 +49,7 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
     let started = Instant::now();
     let releases =
         release::Watch::start(channel.clone(), args.seed, args.shipments, started).await?;
-    let backlog = release::Backlog::sample(embedded.as_ref().map(|(store, _)| store.clone()));
+    let backlog = release::Backlog::sample(embedded.as_ref().map(|(store, ..)| store.clone()));
     let first_sent = releases.first_sent();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut workers = tokio::task::JoinSet::new();
@@ -125,7 +125,7 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
     )?;
     let released = releases.finish(args.release_wait).await;
     released.report(out, accepted, elapsed)?;
-    if let Some((store, node)) = embedded {
+    if let Some((store, node, _dir)) = embedded {
         let stats = store.stats();
         writeln!(
             out,
@@ -170,14 +170,24 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
 }
 
 /// An embedded gateway: the store and the running node (server, dispatcher, simulated
-/// agencies at zero latency).
-type Embedded = (Store, Node);
+/// agencies at zero latency), and the temporary folder they live in.
+type Embedded = (Store, Node, TempDir);
+
+/// A folder removed when dropped: the embedded store is thrown away after the run.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 async fn start_embedded(rules: &Rules) -> anyhow::Result<(String, Embedded)> {
-    let dir = std::env::temp_dir().join(format!("single-window-load-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let store = Store::open(&dir, StoreConfig::default())?;
+    let dir =
+        TempDir(std::env::temp_dir().join(format!("single-window-load-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&dir.0);
+    std::fs::create_dir_all(&dir.0)?;
+    let store = Store::open(&dir.0, StoreConfig::default())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let state = Arc::new(State::new(Arc::new(rules.clone()), store.clone()));
     let config = crate::config::Config::default();
@@ -187,7 +197,7 @@ async fn start_embedded(rules: &Rules) -> anyhow::Result<(String, Embedded)> {
         ..crate::node::embedded_sim()
     };
     let node = Node::start(listener, state, &config.agencies, config.dispatch(), sim).await?;
-    Ok((node.url.clone(), (store, node)))
+    Ok((node.url.clone(), (store, node, dir)))
 }
 
 /// Four CEB messages per shipment (order, payment, waybill, inventory), in that order.
