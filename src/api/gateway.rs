@@ -40,7 +40,13 @@ impl Gateway {
     pub fn new(state: Arc<State>, closing: tokio::sync::watch::Receiver<bool>) -> Gateway {
         let rates = Arc::new(Rates::new(&state.limits));
         let signer = match Signer::open_for_store(state.store.path(), &state.audit.signing_key) {
-            Ok(signer) => Some(Arc::new(signer)),
+            Ok(signer) => {
+                tracing::info!(
+                    public_key = %signer.public_key_hex(),
+                    "acceptance receipts are signed with this Ed25519 key (single-window receipt verify)"
+                );
+                Some(Arc::new(signer))
+            }
             Err(error) => {
                 tracing::error!(%error, "acceptance receipts are not signed");
                 None

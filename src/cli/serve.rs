@@ -79,13 +79,6 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         admin.local_addr()?
     );
     node.serve_admin(admin);
-    match crate::signing::Signer::open_for_store(&config.server.data, &config.audit.signing_key) {
-        Ok(signer) => tracing::info!(
-            public_key = %signer.public_key_hex(),
-            "acceptance receipts are signed with this Ed25519 key (single-window receipt verify)"
-        ),
-        Err(e) => tracing::error!(error = %e, "no signing key: replies carry no signed receipts"),
-    }
     for (agency, url) in &node.endpoints {
         let how = if config.agencies.endpoint(*agency).is_some() {
             "configured"
