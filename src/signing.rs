@@ -1,6 +1,7 @@
 //! Signed acceptance receipts: for each block it accepts (or recognises as a repeat), the
-//! gateway signs what it took (message id, sender, SHA-256 of the content, time, outcome)
-//! with its Ed25519 key, so that a sender can later prove what the gateway acknowledged.
+//! gateway signs what it took (message id, sender, SHA-256 of the submission as received and
+//! of the block as kept, time, outcome) with its Ed25519 key, so that a sender can later prove
+//! what it submitted and what the gateway acknowledged.
 //!
 //! A signed receipt is a JSON object `{"receipt": R, "key_id": K, "signature": S}`: `R` is a
 //! string holding the receipt's own JSON ([`Receipt`]; the exact bytes that are signed, so
@@ -76,6 +77,11 @@ pub struct Receipt {
     pub message_id: String,
     /// The sending enterprise.
     pub sender: String,
+    /// SHA-256 of the submission exactly as the gateway received it (hex): the `ceb_xml`
+    /// bytes of the whole message (every block of it), or the typed declaration's protobuf
+    /// bytes. A sender checks it against the file it sent.
+    #[serde(with = "hex::serde32")]
+    pub received_sha256: [u8; 32],
     /// SHA-256 of the block's content as the gateway keeps it (hex): a typed declaration's
     /// protobuf bytes, or a CEB block's canonical XML.
     #[serde(with = "hex::serde32")]
@@ -88,13 +94,21 @@ pub struct Receipt {
 }
 
 impl Receipt {
-    /// A receipt of `outcome` for the block `message_id` of `sender`, now.
-    pub fn new(message_id: &str, sender: &str, content: [u8; 32], outcome: &str) -> Receipt {
+    /// A receipt of `outcome` for the block `message_id` of `sender`, now: `received` is the
+    /// hash of the submission as received, `content` that of the block as kept.
+    pub fn new(
+        message_id: &str,
+        sender: &str,
+        received: [u8; 32],
+        content: [u8; 32],
+        outcome: &str,
+    ) -> Receipt {
         let at_unix_ms = crate::clock::unix_millis();
         Receipt {
             kind: RECEIPT_KIND.to_owned(),
             message_id: message_id.to_owned(),
             sender: sender.to_owned(),
+            received_sha256: received,
             content_sha256: content,
             at_unix_ms,
             outcome: outcome.to_owned(),
@@ -279,7 +293,7 @@ mod tests {
     fn a_signed_receipt_checks_and_any_change_breaks_it() {
         let signer = Signer::from_seed([7; 32]);
         let key = public_key(&signer.public_key_hex()).unwrap();
-        let receipt = Receipt::new("guid-1", "E1", [1; 32], "accepted");
+        let receipt = Receipt::new("guid-1", "E1", [2; 32], [1; 32], "accepted");
         let signed = signer.sign(&receipt);
         assert_eq!(verify(&signed, &key), Ok(receipt));
 
@@ -301,7 +315,7 @@ mod tests {
     fn every_byte_of_the_signature_counts() {
         let signer = Signer::from_seed([9; 32]);
         let key = public_key(&signer.public_key_hex()).unwrap();
-        let signed = signer.sign(&Receipt::new("k", "E", [0; 32], "repeat"));
+        let signed = signer.sign(&Receipt::new("k", "E", [0; 32], [0; 32], "repeat"));
         let text = String::from_utf8(signed).unwrap();
         let at = text.find("\"signature\":\"").unwrap() + 13;
         let flipped = if &text[at..=at] == "0" { "1" } else { "0" };

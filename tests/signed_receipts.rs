@@ -11,6 +11,7 @@ mod node;
 #[allow(dead_code)]
 mod shipments;
 
+use sha2::{Digest, Sha256};
 use single_window::audit;
 use single_window::cli;
 use single_window::pb::v1;
@@ -55,6 +56,13 @@ async fn accepted_and_repeated_blocks_get_receipts_that_check() {
     assert_eq!(receipt.outcome, "accepted");
     assert!(!receipt.sender.is_empty());
     assert!(receipt.at_unix_ms > 0);
+    // It names the submission as sent: a sender proves what it submitted with its own file.
+    let sent: [u8; 32] = Sha256::digest(&xml).into();
+    assert_eq!(receipt.received_sha256, sent);
+    assert_ne!(
+        receipt.content_sha256, sent,
+        "the block is kept in canonical form"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("receipt.json");
@@ -113,6 +121,7 @@ async fn accepted_and_repeated_blocks_get_receipts_that_check() {
     assert_eq!(repeat.outcome, "repeat");
     assert_eq!(repeat.message_id, receipt.message_id);
     assert_eq!(repeat.content_sha256, receipt.content_sha256);
+    assert_eq!(repeat.received_sha256, receipt.received_sha256);
 
     // Everything the gateway wrote (submissions, its own bookkeeping) is on a sound chain.
     let verified = audit::verify_store(&run.node.state.store).unwrap();

@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use prost::Message as _;
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
@@ -76,6 +77,7 @@ impl Gateway {
         if sender_known {
             self.rates.admit(&request.sender)?;
         }
+        let received = self.signer.as_ref().map(|_| received_digest(&request));
         let mut plan = self.plan(request).await?;
         note.message_id(&plan.id);
         let holders: Vec<policy::Holders> = plan.blocks.iter().map(|b| b.holders.clone()).collect();
@@ -94,10 +96,13 @@ impl Gateway {
                 let (index, key) = (block.index, block.key.clone());
                 let signer = self.signer.clone();
                 async move {
-                    // What a signed receipt names (the block's key, the sender, the content's
-                    // hash), taken before the event goes to the store.
+                    // What a signed receipt names (the block's key, the sender, the hashes of
+                    // the submission and of the content), taken before the event goes to the
+                    // store.
                     let signed = match &verdict {
-                        Verdict::Accept(event) => signer.map(|signer| (signer, event.content)),
+                        Verdict::Accept(event) => signer
+                            .zip(received)
+                            .map(|(signer, received)| (signer, received, event.content)),
                         _ => None,
                     };
                     // `late`: refused by the shipment's state after validation passed.
@@ -126,13 +131,13 @@ impl Gateway {
                         .as_ref()
                         .and_then(|r| r.violations.first().cloned())
                         .filter(|_| late);
-                    let signed_receipt = signed.and_then(|(signer, content)| {
+                    let signed_receipt = signed.and_then(|(signer, received, content)| {
                         let said = match outcome {
                             v1::Outcome::Accepted => "accepted",
                             v1::Outcome::Repeat => "repeat",
                             _ => return None,
                         };
-                        Some(signer.sign(&Receipt::new(&key, sender, content, said)))
+                        Some(signer.sign(&Receipt::new(&key, sender, received, content, said)))
                     });
                     Ok((
                         block_outcome(index, &key, outcome, report.as_ref()),
@@ -231,6 +236,21 @@ fn plan_xml(bytes: &[u8], sender: &str, state: &State) -> Result<Plan, Status> {
         let receipt = message_return(&guid_of(&original), &err, root_of(&original), "", now);
         status::undecodable(&err, encode(&receipt))
     })
+}
+
+/// SHA-256 of the submission as received, for its signed receipts: the CEB message's bytes
+/// as sent, or the typed declaration's protobuf encoding (prost encodes canonically, so these
+/// are the bytes a client sends for any canonically encoded message).
+fn received_digest(request: &v1::SubmitRequest) -> [u8; 32] {
+    use v1::submit_request::Payload;
+    let digest = match &request.payload {
+        Some(Payload::CebXml(bytes)) => Sha256::digest(bytes),
+        Some(Payload::Inspection(pb)) => Sha256::digest(pb.encode_to_vec()),
+        Some(Payload::FxSettlement(pb)) => Sha256::digest(pb.encode_to_vec()),
+        Some(Payload::Tax(pb)) => Sha256::digest(pb.encode_to_vec()),
+        None => Sha256::digest(b""),
+    };
+    digest.into()
 }
 
 fn typed(
