@@ -14,7 +14,7 @@ use node::start;
 use std::path::Path;
 use std::time::Duration;
 
-use single_window::cli::{self, StatusArgs, SubmitArgs, WatchArgs};
+use single_window::cli::{self, GatewayArgs, StatusArgs, SubmitArgs, WatchArgs};
 use single_window::pb::v1;
 use single_window::rules::Rules;
 use single_window::synth;
@@ -24,8 +24,10 @@ const SAMPLES: &str = "../shared/ceb/import";
 
 fn submit_args(server: &str, journal: &Path, files: &[&Path]) -> SubmitArgs {
     SubmitArgs {
-        server: server.to_owned(),
-        tls: Default::default(),
+        gateway: GatewayArgs {
+            server: server.to_owned(),
+            tls: Default::default(),
+        },
         sender: String::new(),
         journal: journal.to_owned(),
         no_journal: false,
@@ -139,7 +141,10 @@ async fn submit_prints_each_file_and_a_summary_and_a_rerun_sends_nothing_twice()
     assert_eq!(run.node.state.store.stats().commits, stored);
     // Nothing is sent at all: the same run against no gateway gives the same answer.
     let offline = SubmitArgs {
-        server: nowhere().await,
+        gateway: GatewayArgs {
+            server: nowhere().await,
+            ..args.gateway.clone()
+        },
         ..args.clone()
     };
     let (offline_code, offline_out) = submit(&offline).await;
@@ -274,8 +279,10 @@ async fn submit_exit_codes_accepted_0_unreachable_and_undecodable_2_and_a_resume
 
 fn status_args(server: &str, shipment: &str, json: bool) -> StatusArgs {
     StatusArgs {
-        server: server.to_owned(),
-        tls: Default::default(),
+        gateway: GatewayArgs {
+            server: server.to_owned(),
+            tls: Default::default(),
+        },
         shipment: Some(shipment.to_owned()),
         ebp: None,
         order_no: None,
@@ -370,8 +377,10 @@ async fn status_shows_a_released_shipment_and_watch_streams_its_events_in_order(
     let events = run.node.state.store.events_after(0, 10_000).unwrap().len();
     assert!(events >= 6, "two released shipments: {events} events");
     let watch_args = WatchArgs {
-        server: run.node.url.clone(),
-        tls: Default::default(),
+        gateway: GatewayArgs {
+            server: run.node.url.clone(),
+            tls: Default::default(),
+        },
         after: 0,
         enterprise: String::new(),
         json: true,
@@ -419,7 +428,10 @@ async fn status_shows_a_released_shipment_and_watch_streams_its_events_in_order(
     assert!(out.contains("\"state\":\"released\""), "{out}");
     // A gateway that is not there: 2.
     let (code, _) = watch(&WatchArgs {
-        server: nowhere().await,
+        gateway: GatewayArgs {
+            server: nowhere().await,
+            ..watch_args.gateway.clone()
+        },
         ..watch_args
     })
     .await;

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use recorder::Recorder;
 use single_window::api::State;
-use single_window::cli::{self, StatusArgs, SubmitArgs};
+use single_window::cli::{self, GatewayArgs, StatusArgs, SubmitArgs};
 use single_window::client::ClientTls;
 use single_window::config::{Agencies, Config};
 use single_window::dispatch::AgencyStats;
@@ -507,8 +507,10 @@ async fn an_https_url_without_a_ca_names_tls_ca() {
     let dir = tempfile::tempdir().unwrap();
     let server = "https://127.0.0.1:1".to_owned();
     let status = StatusArgs {
-        server: server.clone(),
-        tls: ClientTls::default(),
+        gateway: GatewayArgs {
+            server: server.clone(),
+            tls: ClientTls::default(),
+        },
         shipment: Some("E1/O1".to_owned()),
         ebp: None,
         order_no: None,
@@ -522,8 +524,10 @@ async fn an_https_url_without_a_ca_names_tls_ca() {
     let file = dir.path().join("m.xml");
     std::fs::write(&file, "<x/>").unwrap();
     let submit = SubmitArgs {
-        server,
-        tls: ClientTls::default(),
+        gateway: GatewayArgs {
+            server,
+            tls: ClientTls::default(),
+        },
         sender: String::new(),
         journal: dir.path().join("journal"),
         no_journal: true,

@@ -219,8 +219,10 @@ async fn receipts_are_applied_once_and_an_orphan_goes_to_the_dead_letters() {
     assert_eq!(replay.code(), tonic::Code::FailedPrecondition);
     // The same through the command line.
     let cli = |command| single_window::cli::DeadLettersArgs {
-        server: run.node.url.clone(),
-        tls: Default::default(),
+        gateway: single_window::cli::GatewayArgs {
+            server: run.node.url.clone(),
+            tls: Default::default(),
+        },
         command,
     };
     let mut out = Vec::new();

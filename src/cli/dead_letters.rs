@@ -14,7 +14,7 @@ pub const EXIT_REFUSED: i32 = 1;
 
 /// Runs the subcommand; the exit code.
 pub async fn run(args: &DeadLettersArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
-    let channel = args.tls.endpoint(&args.server)?.connect().await?;
+    let channel = args.gateway.endpoint()?.connect().await?;
     let mut admin = AdminClient::new(channel);
     match &args.command {
         DeadLettersCommand::List { agency } => {

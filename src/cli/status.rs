@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::StatusArgs;
+use super::{GatewayArgs, StatusArgs};
 use crate::domain::ReceiptTime;
 use crate::pb::v1;
 use crate::pb::v1::gateway_client::GatewayClient;
@@ -27,10 +27,14 @@ pub async fn run(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<i32> 
         )?;
         return Ok(EXIT_UNREACHABLE);
     };
-    let mut client = match connect(&args.tls, &args.server).await {
+    let mut client = match connect(&args.gateway).await {
         Ok(client) => client,
         Err(err) => {
-            writeln!(out, "error: gateway {} unreachable: {err:#}", args.server)?;
+            writeln!(
+                out,
+                "error: gateway {} unreachable: {err:#}",
+                args.gateway.server
+            )?;
             return Ok(EXIT_UNREACHABLE);
         }
     };
@@ -64,13 +68,12 @@ pub async fn run(args: &StatusArgs, out: &mut dyn Write) -> anyhow::Result<i32> 
     Ok(EXIT_FOUND)
 }
 
-/// A client of the gateway at `server`, connected now: plaintext for `http://`, TLS with `tls`
-/// for `https://`.
+/// A client of the gateway at `--server`, connected now: plaintext for `http://`, TLS with the
+/// `--tls-*` files for `https://`.
 pub(crate) async fn connect(
-    tls: &crate::client::ClientTls,
-    server: &str,
+    gateway: &GatewayArgs,
 ) -> anyhow::Result<GatewayClient<tonic::transport::Channel>> {
-    let channel = tls.endpoint(server)?.connect().await?;
+    let channel = gateway.endpoint()?.connect().await?;
     Ok(GatewayClient::new(channel))
 }
 
@@ -297,8 +300,10 @@ mod tests {
     #[test]
     fn the_key_comes_from_the_slash_form_or_the_flags() {
         let args = |shipment: Option<&str>, ebp: Option<&str>, order_no: Option<&str>| StatusArgs {
-            server: String::new(),
-            tls: crate::client::ClientTls::default(),
+            gateway: GatewayArgs {
+                server: String::new(),
+                tls: crate::client::ClientTls::default(),
+            },
             shipment: shipment.map(str::to_owned),
             ebp: ebp.map(str::to_owned),
             order_no: order_no.map(str::to_owned),

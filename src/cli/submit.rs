@@ -33,10 +33,10 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// Submits every file not answered before; returns the exit code.
 pub async fn run(args: &SubmitArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
     // Plaintext for http://, TLS with --tls-ca (and --tls-cert/--tls-key) for https://.
-    let endpoint = match args.tls.endpoint(&args.server) {
+    let endpoint = match args.gateway.endpoint() {
         Ok(endpoint) => endpoint.connect_timeout(Duration::from_secs(5)),
         Err(err) => {
-            writeln!(out, "error: --server {:?}: {err:#}", args.server)?;
+            writeln!(out, "error: --server {:?}: {err:#}", args.gateway.server)?;
             return Ok(EXIT_UNREADABLE);
         }
     };

@@ -20,10 +20,13 @@ pub async fn run(args: &WatchArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
     if args.limit == Some(0) {
         return Ok(EXIT_OK);
     }
-    let mut client = match connect(&args.tls, &args.server).await {
+    let mut client = match connect(&args.gateway).await {
         Ok(client) => client,
         Err(err) => {
-            eprintln!("watch: gateway {} unreachable: {err:#}", args.server);
+            eprintln!(
+                "watch: gateway {} unreachable: {err:#}",
+                args.gateway.server
+            );
             return Ok(EXIT_UNREACHABLE);
         }
     };
