@@ -19,8 +19,17 @@ use single_window::rules::Rules;
 use single_window::signing::{self, Invalid, Signer, KEY_FILE, RECEIPT_KIND};
 
 fn cli_verify(file: &std::path::Path, key: &str) -> (i32, String) {
+    cli_verify_sent(file, key, None)
+}
+
+/// `receipt verify FILE --public-key KEY [--content SENT]`.
+fn cli_verify_sent(
+    file: &std::path::Path,
+    key: &str,
+    sent: Option<&std::path::Path>,
+) -> (i32, String) {
     let mut out = Vec::new();
-    let code = cli::receipt::verify(file, key, &mut out).unwrap();
+    let code = cli::receipt::verify(file, key, sent, &mut out).unwrap();
     (code, String::from_utf8(out).unwrap())
 }
 
@@ -73,6 +82,26 @@ async fn accepted_and_repeated_blocks_get_receipts_that_check() {
         out.starts_with(&format!("valid: {} of ", receipt.message_id)),
         "{out}"
     );
+
+    // With the file that was sent, the receipt proves its submission; another file does not.
+    let sent_file = dir.path().join("sent.xml");
+    std::fs::write(&sent_file, &xml).unwrap();
+    let (code, out) = cli_verify_sent(&file, &public_hex, Some(&sent_file));
+    assert_eq!(code, cli::receipt::EXIT_VALID, "{out}");
+    assert!(out.contains("sent.xml is the submission it names"), "{out}");
+    let other_file = dir.path().join("other.xml");
+    std::fs::write(&other_file, shipments::order_message(63, 1, &rules)).unwrap();
+    let (code, out) = cli_verify_sent(&file, &public_hex, Some(&other_file));
+    assert_eq!(code, cli::receipt::EXIT_INVALID, "{out}");
+    assert!(
+        out.contains("other.xml (sha256 ")
+            && out.contains("is not the submission the receipt names"),
+        "{out}"
+    );
+    let missing = dir.path().join("missing.xml");
+    let (code, out) = cli_verify_sent(&file, &public_hex, Some(&missing));
+    assert_eq!(code, cli::receipt::EXIT_UNUSABLE, "{out}");
+    assert!(out.starts_with("--content "), "{out}");
 
     // One byte changed inside the signed receipt: the time's last digit.
     let text = String::from_utf8(signed.clone()).unwrap();

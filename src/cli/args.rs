@@ -73,6 +73,10 @@ pub enum ReceiptCommand {
         /// The gateway's public key, hex (64 digits).
         #[arg(long, value_name = "HEX")]
         public_key: String,
+        /// The file that was submitted (the CEB XML message as sent): the receipt must name
+        /// its SHA-256 as the submission received.
+        #[arg(long, value_name = "SENT")]
+        content: Option<PathBuf>,
     },
 }
 
