@@ -1,8 +1,9 @@
 //! The hash-chained audit log on a real store on disk: every commit leaves a record chained
 //! to the one before; a record changed or taken out behind the store's back (raw sled) is
 //! reported at its seq, by the library and by `single-window audit verify`; a purge keeps
-//! what remains verifiable from its checkpoint (and refuses to purge a broken chain); a
-//! restart continues the chain.
+//! what remains verifiable from its checkpoint (and refuses to purge a broken chain); records
+//! taken from the end are reported at the chain's head, also after a restart; a restart
+//! continues the chain.
 
 use std::path::Path;
 use std::time::Duration;
@@ -164,6 +165,56 @@ async fn a_deleted_record_is_reported_at_the_next_link() {
         }
     );
     store.close().unwrap();
+}
+
+#[tokio::test]
+async fn records_taken_from_the_end_are_reported_at_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    commit_all(&store, 0..10).await;
+    store.close().unwrap();
+    // The last two records on file, whatever they record.
+    let mut removed = Vec::new();
+    tamper(dir.path(), |tree| {
+        for _ in 0..2 {
+            let (key, _) = tree.pop_max().unwrap().unwrap();
+            removed.push(u64::from_be_bytes(key.as_ref().try_into().unwrap()));
+        }
+    });
+    let (head, last_left) = (removed[0], removed[1]);
+    let (code, out) = cli_verify(dir.path());
+    assert_eq!(code, cli::audit::EXIT_BROKEN, "{out}");
+    assert!(
+        out.contains(&format!(
+            "seq {head}: the log does not end at its head: the head names seq {head}"
+        )),
+        "{out}"
+    );
+
+    // A restart does not hide it: the next record links to the head, not to what is left.
+    let store = open(dir.path());
+    commit_all(&store, 10..12).await;
+    let broken = audit::verify_store(&store).unwrap().broken.unwrap();
+    assert!(broken.seq > head, "{broken}");
+    assert_eq!(
+        broken.why,
+        Break::Unlinked {
+            previous_on_file: Some(seqs_before(&store, broken.seq)),
+            recorded_previous: Some(head),
+        }
+    );
+    assert!(seqs_before(&store, broken.seq) < last_left);
+    store.close().unwrap();
+}
+
+/// The seq of the record on file just before `seq`.
+fn seqs_before(store: &Store, seq: u64) -> u64 {
+    store
+        .audit_entries()
+        .map(|entry| entry.unwrap().0)
+        .take_while(|&s| s < seq)
+        .last()
+        .unwrap()
 }
 
 #[tokio::test]

@@ -141,6 +141,47 @@ impl Default for Tip {
     }
 }
 
+/// The end of the chain as the writer last left it, kept beside the records and written in
+/// the same transaction as the records it ends: a record taken from the end of the log leaves
+/// the head naming it, and the writer links the next record to the head, not to what is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Head {
+    /// The last record's sequence.
+    pub seq: u64,
+    /// Its hash.
+    #[serde(with = "serde32")]
+    pub hash: [u8; 32],
+}
+
+impl Head {
+    /// The head at `tip` (`None` before the first record).
+    pub fn of(tip: &Tip) -> Option<Head> {
+        tip.seq.map(|seq| Head {
+            seq,
+            hash: tip.hash,
+        })
+    }
+
+    /// The tip it names.
+    pub fn tip(&self) -> Tip {
+        Tip {
+            seq: Some(self.seq),
+            hash: self.hash,
+        }
+    }
+
+    /// As stored.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// From the stored bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Head, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
 /// Where verification starts once records were purged: the last purged record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

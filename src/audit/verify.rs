@@ -1,7 +1,7 @@
 //! Walking the chain: each record must link to the one before (or to the checkpoint) and
 //! give its own hash. Pure: the records come in as (key, bytes), in key order.
 
-use super::record::{Checkpoint, Record, Tip};
+use super::record::{Checkpoint, Head, Record, Tip};
 use crate::hex;
 
 /// The result of walking the log.
@@ -51,6 +51,12 @@ pub enum Break {
         /// The sequence it records.
         recorded_seq: u64,
     },
+    /// The log does not end at its head (reported at the head's seq; expected: the head's
+    /// hash; found: the last record's): records were taken from its end, or added after it.
+    Head {
+        /// The last record on file that verified (or the checkpoint's).
+        last_on_file: Option<u64>,
+    },
 }
 
 impl std::fmt::Display for Broken {
@@ -78,6 +84,15 @@ impl std::fmt::Display for Broken {
             Break::Unreadable(why) => write!(f, "seq {seq}: unreadable record: {why}"),
             Break::Misfiled { recorded_seq } => {
                 write!(f, "seq {seq}: record of seq {recorded_seq} filed here")
+            }
+            Break::Head { last_on_file } => {
+                let last = last_on_file.map_or_else(|| "none".to_owned(), |s| s.to_string());
+                write!(
+                    f,
+                    "seq {seq}: the log does not end at its head: the head names seq {seq} \
+                     (hash {expected}), the last record on file is seq {last} (hash {found}): \
+                     records were removed from the end (or added after it)"
+                )
             }
         }
     }
@@ -152,9 +167,12 @@ impl Chain {
     }
 }
 
-/// Walks `records` (key, bytes; in key order) from `checkpoint` up to the first broken link.
+/// Walks `records` (key, bytes; in key order) from `checkpoint` up to the first broken link;
+/// a whole walk must end at `head` when there is one (stores written before heads were kept
+/// have none).
 pub fn verify<E>(
     checkpoint: Option<&Checkpoint>,
+    head: Option<&Head>,
     records: impl IntoIterator<Item = Result<(u64, Vec<u8>), E>>,
 ) -> Result<Verified, E> {
     let mut chain = Chain::from_checkpoint(checkpoint);
@@ -165,6 +183,17 @@ pub fn verify<E>(
             broken = Some(b);
             break;
         }
+    }
+    let end = chain.tip();
+    if let Some(head) = head.filter(|head| broken.is_none() && head.tip() != end) {
+        broken = Some(Broken {
+            seq: head.seq,
+            why: Break::Head {
+                last_on_file: end.seq,
+            },
+            expected: head.hash,
+            found: end.hash,
+        });
     }
     Ok(Verified {
         entries: chain.entries(),
@@ -197,7 +226,7 @@ mod tests {
 
     fn walk(checkpoint: Option<&Checkpoint>, records: &[Record]) -> Verified {
         let rows = records.iter().map(|r| Ok::<_, ()>((r.seq, r.to_bytes())));
-        verify(checkpoint, rows).unwrap()
+        verify(checkpoint, None, rows).unwrap()
     }
 
     #[test]
@@ -243,13 +272,59 @@ mod tests {
     }
 
     #[test]
+    fn a_log_must_end_at_its_head() {
+        let good = log(&[1, 2, 5, 9]);
+        let rows = |records: &[Record]| {
+            records
+                .iter()
+                .map(|r| Ok::<_, ()>((r.seq, r.to_bytes())))
+                .collect::<Vec<_>>()
+        };
+        let head = Head::of(&good[3].tip()).unwrap();
+        let whole = verify(None, Some(&head), rows(&good)).unwrap();
+        assert_eq!((whole.entries, whole.broken), (4, None));
+
+        let cut = verify(None, Some(&head), rows(&good[..3])).unwrap();
+        let broken = cut.broken.unwrap();
+        assert_eq!(cut.entries, 3);
+        assert_eq!(
+            (broken.seq, broken.why.clone()),
+            (
+                9,
+                Break::Head {
+                    last_on_file: Some(5)
+                }
+            )
+        );
+        assert_eq!(
+            (broken.expected, broken.found),
+            (good[3].hash, good[2].hash)
+        );
+        assert!(broken.to_string().contains("does not end at its head"));
+
+        let emptied = verify(None, Some(&head), rows(&[]))
+            .unwrap()
+            .broken
+            .unwrap();
+        assert_eq!(emptied.why, Break::Head { last_on_file: None });
+        // A break inside the log is reported where it is, not at the head.
+        let mut missing = good.clone();
+        missing.remove(1);
+        let inner = verify(None, Some(&head), rows(&missing))
+            .unwrap()
+            .broken
+            .unwrap();
+        assert_eq!(inner.seq, 5);
+    }
+
+    #[test]
     fn unreadable_and_misfiled_records_break_the_chain() {
         let rows = vec![Ok::<_, ()>((1, b"not json".to_vec()))];
-        let broken = verify(None, rows).unwrap().broken.unwrap();
+        let broken = verify(None, None, rows).unwrap().broken.unwrap();
         assert!(matches!(broken.why, Break::Unreadable(_)));
         let record = &log(&[3])[0];
         let rows = vec![Ok::<_, ()>((4, record.to_bytes()))];
-        let broken = verify(None, rows).unwrap().broken.unwrap();
+        let broken = verify(None, None, rows).unwrap().broken.unwrap();
         assert_eq!(broken.why, Break::Misfiled { recorded_seq: 3 });
     }
 }

@@ -114,6 +114,11 @@ impl Store {
         })
     }
 
+    /// Where the audit log must end (`None` in a store written before heads were kept).
+    pub fn audit_head(&self) -> Result<Option<crate::audit::Head>, StoreError> {
+        writer::load_head(&self.trees)
+    }
+
     /// Where the audit log verifies from since its last purge (`None`: never purged).
     pub fn audit_checkpoint(&self) -> Result<Option<crate::audit::Checkpoint>, StoreError> {
         let trees = &self.trees;

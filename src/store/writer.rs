@@ -32,8 +32,8 @@ use super::stats::SharedStats;
 use super::trees::Trees;
 use super::{Accepted, Committed, StoreConfig, StoreError};
 use crate::audit::{Facts, Purged};
-use chain::put_audit;
-pub(super) use chain::AuditState;
+pub(super) use chain::{load_head, AuditState};
+use chain::{put_audit, put_head};
 use group::Group;
 pub use group::View;
 
@@ -145,6 +145,7 @@ impl Writer {
                 }
             })
             .collect();
+        put_head(&mut group, self.audit.get());
         let wrote = decided
             .iter()
             .filter(|d| matches!(d, Decided::Commit(_, Ok(Committed::New { .. }))))

@@ -3,13 +3,15 @@
 //! purge's own record left), all staged in the group like any other write.
 
 use super::{Group, Writer};
-use crate::audit::{Chain, Checkpoint, Facts, Purged, Record, Tip};
+use crate::audit::{Chain, Checkpoint, Facts, Head, Purged, Record, Tip};
 use crate::store::keys::audit_seq;
 use crate::store::trees::{Slot, Trees};
 use crate::store::StoreError;
 
 /// Key of the audit checkpoint in the `audit_meta` tree.
 const CHECKPOINT_KEY: &[u8] = b"checkpoint";
+/// Key of the audit chain's head in the `audit_meta` tree.
+const HEAD_KEY: &[u8] = b"head";
 
 /// The audit chain's state: its tip and the last purge's checkpoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -19,9 +21,11 @@ pub(in crate::store) struct AuditState {
 }
 
 impl AuditState {
-    /// As on file: the last record's link (the checkpoint's when none is left; the genesis
-    /// when there was never one). A last record that does not read (written before records
-    /// were chained) gives a chain that starts again from the genesis hash.
+    /// As on file: the head (so that the next record links to the chain's true end even if
+    /// records were taken from it); in a store written before heads were kept, the last
+    /// record's link (the checkpoint's when none is left; the genesis when there was never
+    /// one). A last record that does not read (written before records were chained) gives a
+    /// chain that starts again from the genesis hash.
     pub fn load(trees: &Trees) -> Result<AuditState, StoreError> {
         let checkpoint = match trees.audit_meta.get(CHECKPOINT_KEY)? {
             Some(bytes) => Some(
@@ -30,11 +34,12 @@ impl AuditState {
             ),
             None => None,
         };
-        let tip = match trees.audit.last()? {
-            Some((_, bytes)) => {
+        let tip = match (load_head(trees)?, trees.audit.last()?) {
+            (Some(head), _) => head.tip(),
+            (None, Some((_, bytes))) => {
                 Record::from_bytes(&bytes).map_or_else(|_| Tip::default(), |r| r.tip())
             }
-            None => checkpoint.map_or_else(Tip::default, |c| c.tip()),
+            (None, None) => checkpoint.map_or_else(Tip::default, |c| c.tip()),
         };
         Ok(AuditState { tip, checkpoint })
     }
@@ -113,6 +118,27 @@ impl Writer {
             checkpoint: Some(checkpoint),
             seq: Some(seq),
         })
+    }
+}
+
+/// The chain's head as on file (`None` in a store written before heads were kept).
+pub(in crate::store) fn load_head(trees: &Trees) -> Result<Option<Head>, StoreError> {
+    match trees.audit_meta.get(HEAD_KEY)? {
+        Some(bytes) => Head::from_bytes(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("audit head: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// Keeps the group's new end of the chain as the head, in the group's own transaction, when
+/// the group put records on the chain (`before`: the chain before the group).
+pub(super) fn put_head(group: &mut Group, before: AuditState) {
+    if group.audit.tip == before.tip {
+        return;
+    }
+    if let Some(head) = Head::of(&group.audit.tip) {
+        group.put(Slot::AuditMeta, HEAD_KEY.to_vec(), Some(head.to_bytes()));
     }
 }
 
