@@ -17,61 +17,32 @@
 //! at the end of the body (streams, and every successful call); a call whose client went away
 //! first counts as CANCELLED. `REQUEST_SECONDS` runs to the response headers: the whole
 //! handler for a unary call, the opening for a stream.
+//!
+//! Here: the layer and its service. Beside it: `draining` (the switch), `call` (one call's
+//! bookkeeping, ended once), `body` (the response body that ends it) and `names` (method and
+//! status code names).
+
+mod body;
+mod call;
+mod draining;
+pub(super) mod names;
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
 
-use http_body::{Body as HttpBody, Frame, SizeHint};
-use metrics::{counter, gauge, histogram};
-use tokio::sync::watch;
-use tonic::{Code, Status};
-use tracing::{field, Instrument as _, Span};
+use tonic::Status;
+use tracing::{field, Instrument as _};
+
+pub use draining::Draining;
 
 use super::calls::{CallAudit, CallNote};
 use super::identify::{Credential, Peer, Registry};
 use crate::auth;
 use crate::store::Store;
-use crate::telemetry::names;
-
-/// Turns on when shutdown begins; shared by the gate and the shutdown sequence.
-#[derive(Debug, Clone)]
-pub struct Draining {
-    on: Arc<AtomicBool>,
-    wake: Arc<watch::Sender<bool>>,
-}
-
-impl Default for Draining {
-    fn default() -> Draining {
-        Draining {
-            on: Arc::default(),
-            wake: Arc::new(watch::channel(false).0),
-        }
-    }
-}
-
-impl Draining {
-    /// From now on, new calls are refused and health `Watch` streams end.
-    pub fn begin(&self) {
-        self.on.store(true, Ordering::Relaxed);
-        self.wake.send_replace(true);
-    }
-
-    fn is_on(&self) -> bool {
-        self.on.load(Ordering::Relaxed)
-    }
-
-    /// Completes when draining begins.
-    fn begun(&self) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        let mut on = self.wake.subscribe();
-        Box::pin(async move {
-            let _ = on.wait_for(|on| *on).await;
-        })
-    }
-}
+use body::Observed;
+use call::Call;
+use names::{header_code, is_health, method_name};
 
 /// The layer over the server's routes.
 #[derive(Debug, Clone)]
@@ -266,248 +237,11 @@ fn internal_caller<R>(request: &http::Request<R>, token: &str) -> crate::auth::C
     }
 }
 
-/// A response body that ends its call's bookkeeping when the trailers (or the end) go out.
-pub struct Observed<B> {
-    body: B,
-    call: Option<Call>,
-    /// For a stream that never ends by itself: ends it (OK) once this completes and the
-    /// service has nothing more ready.
-    until: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    /// Ended early (by `until`).
-    cut: bool,
-}
-
-impl<B> Observed<B> {
-    fn new(
-        body: B,
-        call: Option<Call>,
-        until: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    ) -> Observed<B> {
-        Observed {
-            body,
-            call,
-            until,
-            cut: false,
-        }
-    }
-}
-
-impl<B> HttpBody for Observed<B>
-where
-    B: HttpBody + Unpin,
-{
-    type Data = B::Data;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let this = &mut *self;
-        if this.cut {
-            return Poll::Ready(None);
-        }
-        let polled = Pin::new(&mut this.body).poll_frame(cx);
-        let over = polled.is_pending()
-            && (this.until.as_mut()).is_some_and(|until| until.as_mut().poll(cx).is_ready());
-        if over {
-            this.cut = true;
-            if let Some(call) = this.call.take() {
-                call.end(Code::Ok);
-            }
-            let mut trailers = http::HeaderMap::new();
-            trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
-            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
-        }
-        let code = match &polled {
-            Poll::Ready(Some(Ok(frame))) => frame
-                .trailers_ref()
-                .map(|t| header_code(t).unwrap_or(Code::Unknown)),
-            Poll::Ready(Some(Err(_))) => Some(Code::Internal),
-            // Ended without trailers: not a gRPC answer.
-            Poll::Ready(None) => Some(Code::Unknown),
-            Poll::Pending => None,
-        };
-        if let Some(code) = code {
-            if let Some(call) = this.call.take() {
-                call.end(code);
-            }
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.cut || self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
-/// One call being answered: counted in flight from its arrival to its end (dropped unended:
-/// the client went away).
-#[derive(Debug)]
-struct Call {
-    method: &'static str,
-    started: Instant,
-    span: Span,
-    ended: bool,
-    /// Its audit record, written when it ends.
-    audit: Option<CallAudit>,
-}
-
-impl Call {
-    fn begin(method: &'static str, span: Span) -> Call {
-        gauge!(names::IN_FLIGHT).increment(1.0);
-        Call {
-            method,
-            started: Instant::now(),
-            span,
-            ended: false,
-            audit: None,
-        }
-    }
-
-    /// The response headers are out.
-    fn answered(&self) {
-        let took = self.started.elapsed().as_secs_f64();
-        histogram!(names::REQUEST_SECONDS, "method" => self.method).record(took);
-    }
-
-    fn end(mut self, code: Code) {
-        self.finish(code);
-    }
-
-    fn finish(&mut self, code: Code) {
-        if std::mem::replace(&mut self.ended, true) {
-            return;
-        }
-        gauge!(names::IN_FLIGHT).decrement(1.0);
-        if let Some(audit) = self.audit.take() {
-            audit.end(code);
-        }
-        let name = code_name(code);
-        counter!(names::REQUESTS, "method" => self.method, "code" => name).increment(1);
-        let elapsed_ms = self.started.elapsed().as_millis();
-        let _entered = self.span.enter();
-        if server_fault(code) {
-            tracing::warn!(code = name, elapsed_ms, "answered");
-        } else {
-            tracing::debug!(code = name, elapsed_ms, "answered");
-        }
-    }
-}
-
-impl Drop for Call {
-    fn drop(&mut self) {
-        self.finish(Code::Cancelled);
-    }
-}
-
-/// The RPCs this server answers, by path, and their names.
-const METHODS: &[(&str, &str)] = &[
-    ("/singlewindow.v1.Gateway/Submit", "Submit"),
-    ("/singlewindow.v1.Gateway/SubmitStream", "SubmitStream"),
-    ("/singlewindow.v1.Gateway/GetShipment", "GetShipment"),
-    ("/singlewindow.v1.Gateway/ListShipments", "ListShipments"),
-    ("/singlewindow.v1.Gateway/WatchShipments", "WatchShipments"),
-    ("/singlewindow.v1.Gateway/Echo", "Echo"),
-    ("/singlewindow.v1.Receipts/Report", "Report"),
-    ("/singlewindow.v1.Admin/ListDeadLetters", "ListDeadLetters"),
-    ("/singlewindow.v1.Admin/GetDeadLetter", "GetDeadLetter"),
-    (
-        "/singlewindow.v1.Admin/ReplayDeadLetter",
-        "ReplayDeadLetter",
-    ),
-    ("/grpc.health.v1.Health/Check", "Check"),
-    ("/grpc.health.v1.Health/Watch", "Watch"),
-    (
-        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-        "ServerReflectionInfo",
-    ),
-];
-
-/// The `method` label of a request path: the RPC's name, or "other".
-pub fn method_name(path: &str) -> &'static str {
-    METHODS
-        .iter()
-        .find(|(known, _)| *known == path)
-        .map_or("other", |(_, name)| name)
-}
-
-fn is_health(method: &str) -> bool {
-    matches!(method, "Check" | "Watch")
-}
-
-fn header_code(headers: &http::HeaderMap) -> Option<Code> {
-    headers
-        .get("grpc-status")
-        .map(|value| Code::from_bytes(value.as_bytes()))
-}
-
-/// Codes that say the gateway failed, rather than the caller or the store being busy.
-fn server_fault(code: Code) -> bool {
-    matches!(code, Code::Internal | Code::Unknown | Code::DataLoss)
-}
-
-/// The status name, as the gRPC specification spells it.
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use tonic::Code;
 
-    #[test]
-    fn every_rpc_of_the_protos_has_its_name_and_the_rest_is_other() {
-        let protos = [
-            include_str!("../../proto/singlewindow/v1/gateway.proto"),
-            include_str!("../../proto/singlewindow/v1/agency.proto"),
-        ];
-        let mut found = 0;
-        for proto in protos {
-            let mut service = "";
-            for line in proto.lines().map(str::trim) {
-                if let Some(rest) = line.strip_prefix("service ") {
-                    service = rest.trim_end_matches('{').trim();
-                }
-                let Some(rest) = line.strip_prefix("rpc ") else {
-                    continue;
-                };
-                let rpc = rest.split('(').next().unwrap_or_default().trim();
-                if service == "AgencyEndpoint" {
-                    continue; // served by the agencies, not here
-                }
-                let path = format!("/singlewindow.v1.{service}/{rpc}");
-                assert_eq!(method_name(&path), rpc, "{path}");
-                found += 1;
-            }
-        }
-        assert_eq!(found, 10);
-        assert_eq!(method_name("/grpc.health.v1.Health/Check"), "Check");
-        assert_eq!(method_name("/singlewindow.v1.Gateway/Nope"), "other");
-        assert_eq!(method_name("/"), "other");
-    }
+    use super::*;
 
     /// Answers every call OK, trailers-only.
     #[derive(Clone)]
@@ -549,88 +283,5 @@ mod tests {
             Some(Code::Unavailable)
         );
         assert_eq!(code_of(&mut service, check).await, Some(Code::Ok));
-    }
-
-    /// A body of ready frames, then nothing ever.
-    struct Frames(std::collections::VecDeque<Frame<tonic::codegen::Bytes>>);
-
-    impl HttpBody for Frames {
-        type Data = tonic::codegen::Bytes;
-        type Error = Status;
-
-        fn poll_frame(
-            mut self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<tonic::codegen::Bytes>, Status>>> {
-            match self.0.pop_front() {
-                Some(frame) => Poll::Ready(Some(Ok(frame))),
-                None => Poll::Pending,
-            }
-        }
-    }
-
-    #[test]
-    fn a_call_ends_with_the_trailers_and_only_then() {
-        let mut trailers = http::HeaderMap::new();
-        trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
-        let frames = [
-            Frame::data(tonic::codegen::Bytes::from_static(b"reply")),
-            Frame::trailers(trailers),
-        ];
-        let call = Call::begin("Echo", Span::none());
-        let mut body = Observed::new(Frames(frames.into()), Some(call), None);
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        let mut next = || {
-            Pin::new(&mut body)
-                .poll_frame(&mut cx)
-                .map(|f| f.map(|f| f.is_ok()))
-        };
-        assert_eq!(next(), Poll::Ready(Some(true)), "data");
-        assert!(
-            body.call.as_ref().is_some_and(|c| !c.ended),
-            "still in flight after data"
-        );
-        let mut next = || {
-            Pin::new(&mut body)
-                .poll_frame(&mut cx)
-                .map(|f| f.map(|f| f.is_ok()))
-        };
-        assert_eq!(next(), Poll::Ready(Some(true)), "trailers");
-        assert!(body.call.is_none(), "ended by the trailers");
-    }
-
-    #[test]
-    fn a_watch_ends_after_what_was_ready_once_draining() {
-        let data = Frame::data(tonic::codegen::Bytes::from_static(b"NOT_SERVING"));
-        let call = Call::begin("Watch", Span::none());
-        let until: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(std::future::ready(()));
-        let mut body = Observed::new(Frames([data].into()), Some(call), Some(until));
-        let mut cx = Context::from_waker(std::task::Waker::noop());
-        let mut poll = |body: &mut Observed<Frames>| match Pin::new(body).poll_frame(&mut cx) {
-            Poll::Ready(Some(Ok(frame))) if frame.is_data() => "data",
-            Poll::Ready(Some(Ok(frame))) => match frame.trailers_ref().map(header_code) {
-                Some(Some(Code::Ok)) => "trailers OK",
-                _ => "other trailers",
-            },
-            Poll::Ready(Some(Err(_))) => "error",
-            Poll::Ready(None) => "end",
-            Poll::Pending => "pending",
-        };
-        assert_eq!(
-            poll(&mut body),
-            "data",
-            "what the service had ready goes first"
-        );
-        assert_eq!(poll(&mut body), "trailers OK");
-        assert!(body.call.is_none() && body.is_end_stream());
-        assert_eq!(poll(&mut body), "end");
-    }
-
-    #[test]
-    fn codes_are_named_as_the_specification_says() {
-        assert_eq!(code_name(Code::from_bytes(b"0")), "OK");
-        assert_eq!(code_name(Code::from_bytes(b"14")), "UNAVAILABLE");
-        assert_eq!(code_name(Code::from_bytes(b"3")), "INVALID_ARGUMENT");
-        assert_eq!(code_name(Code::from_bytes(b"99")), "UNKNOWN");
     }
 }

@@ -5,7 +5,8 @@
 
 use std::borrow::Cow;
 
-use super::cursor::{Cursor, Failure, Ns, Open, Tag};
+use super::cursor::namespace::Ns;
+use super::cursor::{Cursor, Failure, Open, Tag};
 use super::error::{DecodeError, DecodeErrorKind};
 use super::source::to_utf8;
 use super::Limits;
