@@ -53,6 +53,29 @@ pub mod serde32 {
     }
 }
 
+/// Serde of an optional 32-byte hash as hex (with `skip_serializing_if = "Option::is_none"`
+/// and `default`: absent when `None`).
+pub mod serde32_option {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Serializes `Some` as hex.
+    pub fn serialize<S: Serializer>(bytes: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(bytes) => s.serialize_some(&super::encode(bytes)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Deserializes from 64 hex digits.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| {
+                super::decode32(&text).ok_or_else(|| serde::de::Error::custom("not 64 hex digits"))
+            })
+            .transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

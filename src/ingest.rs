@@ -66,6 +66,9 @@ pub struct Plan {
     /// The (first) block's shipment (`ebpCode`, `orderNo`), when it names one: for the call's
     /// log span.
     pub shipment: Option<(String, String)>,
+    /// SHA-256 of the submission: the CEB message's bytes as received, or the typed
+    /// declaration's protobuf encoding (for its signed receipts).
+    pub received: [u8; 32],
 }
 
 impl Plan {
@@ -184,6 +187,7 @@ pub fn plan_xml(
         kind: Some(message.kind),
         blocks,
         shipment,
+        received: content_hash(bytes),
     })
 }
 
@@ -251,6 +255,7 @@ pub fn plan_typed(
             receipt: None,
             holders: crate::auth::policy::holders(&declaration.body),
         }],
+        received: content_hash(content),
     }
 }
 

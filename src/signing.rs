@@ -23,8 +23,12 @@ use crate::hex;
 /// The key file's name in the store's folder.
 pub const KEY_FILE: &str = "signing.key";
 
-/// The `kind` of an acceptance receipt (and the version of its format).
-pub const RECEIPT_KIND: &str = "singlewindow.acceptance-receipt.v1";
+/// The `kind` of an acceptance receipt (and the version of its format): v2 names the
+/// submission as received (`received_sha256`).
+pub const RECEIPT_KIND: &str = "singlewindow.acceptance-receipt.v2";
+
+/// The first format, without `received_sha256`: receipts signed before v2 still check.
+pub const RECEIPT_KIND_V1: &str = "singlewindow.acceptance-receipt.v1";
 
 /// Signing-key failures.
 #[derive(Debug, thiserror::Error)]
@@ -77,11 +81,16 @@ pub struct Receipt {
     pub message_id: String,
     /// The sending enterprise.
     pub sender: String,
-    /// SHA-256 of the submission exactly as the gateway received it (hex): the `ceb_xml`
-    /// bytes of the whole message (every block of it), or the typed declaration's protobuf
-    /// bytes. A sender checks it against the file it sent.
-    #[serde(with = "hex::serde32")]
-    pub received_sha256: [u8; 32],
+    /// SHA-256 of the submission (hex): for CEB XML, the `ceb_xml` bytes exactly as received
+    /// (the whole message, every block of it), which a sender checks against the file it
+    /// sent; for a typed declaration, the declaration as decoded and re-encoded by the
+    /// gateway (equal to `content_sha256`). Absent in [`RECEIPT_KIND_V1`] receipts.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "hex::serde32_option"
+    )]
+    pub received_sha256: Option<[u8; 32]>,
     /// SHA-256 of the block's content as the gateway keeps it (hex): a typed declaration's
     /// protobuf bytes, or a CEB block's canonical XML.
     #[serde(with = "hex::serde32")]
@@ -108,7 +117,7 @@ impl Receipt {
             kind: RECEIPT_KIND.to_owned(),
             message_id: message_id.to_owned(),
             sender: sender.to_owned(),
-            received_sha256: received,
+            received_sha256: Some(received),
             content_sha256: content,
             at_unix_ms,
             outcome: outcome.to_owned(),
@@ -240,8 +249,21 @@ pub fn verify(signed: &[u8], public_key: &VerifyingKey) -> Result<Receipt, Inval
         .map_err(|_| Invalid::Signature)?;
     let receipt: Receipt =
         serde_json::from_str(&envelope.receipt).map_err(|e| malformed(&format!("receipt: {e}")))?;
-    if receipt.kind != RECEIPT_KIND {
-        return Err(malformed(&format!("kind {:?}", receipt.kind)));
+    let known = match receipt.kind.as_str() {
+        RECEIPT_KIND => receipt.received_sha256.is_some(),
+        RECEIPT_KIND_V1 => receipt.received_sha256.is_none(),
+        _ => false,
+    };
+    if !known {
+        return Err(malformed(&format!(
+            "kind {:?} with{} received_sha256",
+            receipt.kind,
+            if receipt.received_sha256.is_some() {
+                ""
+            } else {
+                "out"
+            }
+        )));
     }
     Ok(receipt)
 }
@@ -309,6 +331,33 @@ mod tests {
         ));
         assert!(matches!(verify(b"{}", &key), Err(Invalid::Malformed(_))));
         assert_eq!(public_key("abc").err(), Some(Invalid::PublicKey));
+    }
+
+    #[test]
+    fn a_first_format_receipt_still_checks_and_formats_are_not_mixed() {
+        let signer = Signer::from_seed([5; 32]);
+        let key = public_key(&signer.public_key_hex()).unwrap();
+        let v1 = Receipt {
+            kind: RECEIPT_KIND_V1.to_owned(),
+            received_sha256: None,
+            ..Receipt::new("g", "E", [1; 32], [2; 32], "accepted")
+        };
+        let signed = signer.sign(&v1);
+        assert!(!String::from_utf8_lossy(&signed).contains("received_sha256"));
+        assert_eq!(verify(&signed, &key), Ok(v1.clone()));
+
+        let v2_without = Receipt {
+            kind: RECEIPT_KIND.to_owned(),
+            ..v1.clone()
+        };
+        let v1_with = Receipt {
+            received_sha256: Some([1; 32]),
+            ..v1
+        };
+        for wrong in [v2_without, v1_with] {
+            let checked = verify(&signer.sign(&wrong), &key);
+            assert!(matches!(checked, Err(Invalid::Malformed(_))), "{checked:?}");
+        }
     }
 
     #[test]

@@ -7,10 +7,13 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use prost::Message as _;
+use sha2::{Digest, Sha256};
 use single_window::api::{self, State};
 use single_window::pb::v1::gateway_client::GatewayClient;
 use single_window::pb::v1::{self, submit_request::Payload, Outcome};
 use single_window::rules::Rules;
+use single_window::signing::{self, Signer, KEY_FILE};
 use single_window::store::{Store, StoreConfig};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
@@ -224,6 +227,18 @@ async fn typed_declarations_are_validated_and_stored() {
         .unwrap()
         .into_inner();
     assert_eq!(outcomes(&reply), [Outcome::Accepted]);
+    // Its signed receipt names the declaration as the gateway re-encoded it, twice.
+    let key = Signer::open(&dir.path().join(KEY_FILE))
+        .unwrap()
+        .public_key_hex();
+    let receipt = signing::verify(
+        &reply.signed_receipts[0],
+        &signing::public_key(&key).unwrap(),
+    )
+    .unwrap();
+    let encoded: [u8; 32] = Sha256::digest(tax.encode_to_vec()).into();
+    assert_eq!(receipt.received_sha256, Some(encoded));
+    assert_eq!(receipt.content_sha256, encoded);
 
     let mut wrong = tax.clone();
     wrong.lines[0].value_added_tax = "22.37".into();

@@ -67,7 +67,7 @@ async fn accepted_and_repeated_blocks_get_receipts_that_check() {
     assert!(receipt.at_unix_ms > 0);
     // It names the submission as sent: a sender proves what it submitted with its own file.
     let sent: [u8; 32] = Sha256::digest(&xml).into();
-    assert_eq!(receipt.received_sha256, sent);
+    assert_eq!(receipt.received_sha256, Some(sent));
     assert_ne!(
         receipt.content_sha256, sent,
         "the block is kept in canonical form"

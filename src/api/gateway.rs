@@ -5,7 +5,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use prost::Message as _;
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt};
@@ -77,7 +76,6 @@ impl Gateway {
         if sender_known {
             self.rates.admit(&request.sender)?;
         }
-        let received = self.signer.as_ref().map(|_| received_digest(&request));
         let mut plan = self.plan(request).await?;
         note.message_id(&plan.id);
         let holders: Vec<policy::Holders> = plan.blocks.iter().map(|b| b.holders.clone()).collect();
@@ -86,7 +84,7 @@ impl Gateway {
             self.rates.admit(&plan.sender)?;
         }
         // Clean blocks are committed concurrently, so that they share the store's fsync.
-        let sender = plan.sender.as_str();
+        let (sender, received) = (plan.sender.as_str(), plan.received);
         let commits: Vec<_> = plan
             .blocks
             .iter_mut()
@@ -100,9 +98,9 @@ impl Gateway {
                     // the submission and of the content), taken before the event goes to the
                     // store.
                     let signed = match &verdict {
-                        Verdict::Accept(event) => signer
-                            .zip(received)
-                            .map(|(signer, received)| (signer, received, event.content)),
+                        Verdict::Accept(event) => {
+                            signer.map(|signer| (signer, received, event.content))
+                        }
                         _ => None,
                     };
                     // `late`: refused by the shipment's state after validation passed.
@@ -236,21 +234,6 @@ fn plan_xml(bytes: &[u8], sender: &str, state: &State) -> Result<Plan, Status> {
         let receipt = message_return(&guid_of(&original), &err, root_of(&original), "", now);
         status::undecodable(&err, encode(&receipt))
     })
-}
-
-/// SHA-256 of the submission as received, for its signed receipts: the CEB message's bytes
-/// as sent, or the typed declaration's protobuf encoding (prost encodes canonically, so these
-/// are the bytes a client sends for any canonically encoded message).
-fn received_digest(request: &v1::SubmitRequest) -> [u8; 32] {
-    use v1::submit_request::Payload;
-    let digest = match &request.payload {
-        Some(Payload::CebXml(bytes)) => Sha256::digest(bytes),
-        Some(Payload::Inspection(pb)) => Sha256::digest(pb.encode_to_vec()),
-        Some(Payload::FxSettlement(pb)) => Sha256::digest(pb.encode_to_vec()),
-        Some(Payload::Tax(pb)) => Sha256::digest(pb.encode_to_vec()),
-        None => Sha256::digest(b""),
-    };
-    digest.into()
 }
 
 fn typed(

@@ -74,7 +74,8 @@ pub enum ReceiptCommand {
         #[arg(long, value_name = "HEX")]
         public_key: String,
         /// The file that was submitted (the CEB XML message as sent): the receipt must name
-        /// its SHA-256 as the submission received.
+        /// its SHA-256 as the submission received (CEB XML only: a typed declaration's
+        /// receipt names the gateway's re-encoding of it).
         #[arg(long, value_name = "SENT")]
         content: Option<PathBuf>,
     },

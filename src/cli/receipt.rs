@@ -70,17 +70,31 @@ pub fn verify(
         }
     };
     if let Some((path, digest)) = sent {
-        if digest != receipt.received_sha256 {
+        let Some(named) = receipt.received_sha256 else {
             writeln!(
                 out,
-                "invalid: {} (sha256 {}) is not the submission the receipt names (sha256 {})",
+                "--content {}: the receipt ({}) predates submission hashes: it names no \
+                 submission to compare with",
+                path.display(),
+                receipt.kind
+            )?;
+            return Ok(EXIT_UNUSABLE);
+        };
+        if digest != named {
+            writeln!(
+                out,
+                "invalid: the signature is valid, but {} (sha256 {}) is not the submission the \
+                 receipt names (sha256 {})",
                 path.display(),
                 hex::encode(&digest),
-                hex::encode(&receipt.received_sha256)
+                hex::encode(&named)
             )?;
             return Ok(EXIT_INVALID);
         }
     }
+    let submission = receipt
+        .received_sha256
+        .map_or_else(|| "not named (v1)".to_owned(), |h| hex::encode(&h));
     writeln!(
         out,
         "valid: {} of {} {} at {} (Unix ms), submission sha256 {}, content sha256 {}",
@@ -88,7 +102,7 @@ pub fn verify(
         receipt.sender,
         receipt.outcome,
         receipt.at_unix_ms,
-        hex::encode(&receipt.received_sha256),
+        submission,
         hex::encode(&receipt.content_sha256)
     )?;
     if let Some((path, _)) = sent {
