@@ -15,8 +15,8 @@ mod status;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-pub use fold::index::Routing;
 pub use fold::Arrival;
+pub use fold::Routing;
 pub use record::{DocRef, Record};
 pub use status::StatusEvent;
 
@@ -188,7 +188,7 @@ pub fn quota_used(
     buyer: &crate::domain::IdNumber<'_>,
     year: u32,
 ) -> Result<crate::domain::Decimal, StoreError> {
-    fold::index::quota_total(store, &keys::quota(buyer, year))
+    fold::quota_total(store, &keys::quota(buyer, year))
 }
 
 /// Parses a state name ("collecting", "routed", …).

@@ -80,6 +80,7 @@ async fn records_chain_and_verify_with_their_facts() {
     let verified = audit::verify_store(&store).unwrap();
     assert_eq!((verified.entries, verified.broken.clone()), (20, None));
     assert_eq!(verified.tip.seq, seqs.iter().max().copied());
+    assert_eq!(verified.head.map(|head| head.tip()), Some(verified.tip));
     let (seq, bytes) = store.audit_entries().next().unwrap().unwrap();
     let record = Record::from_bytes(&bytes).unwrap();
     assert_eq!(record.seq, seq);
@@ -98,6 +99,11 @@ async fn records_chain_and_verify_with_their_facts() {
     assert_eq!(code, cli::audit::EXIT_OK, "{out}");
     assert!(
         out.starts_with("audit log OK: 20 records verified from the first record"),
+        "{out}"
+    );
+    let last = verified.tip.seq.unwrap();
+    assert!(
+        out.contains(&format!("it passes through its head at seq {last}")),
         "{out}"
     );
 }
@@ -181,12 +187,12 @@ async fn records_taken_from_the_end_are_reported_at_the_head() {
             removed.push(u64::from_be_bytes(key.as_ref().try_into().unwrap()));
         }
     });
-    let (head, last_left) = (removed[0], removed[1]);
+    let (head, second_removed) = (removed[0], removed[1]);
     let (code, out) = cli_verify(dir.path());
     assert_eq!(code, cli::audit::EXIT_BROKEN, "{out}");
     assert!(
         out.contains(&format!(
-            "seq {head}: the log does not end at its head: the head names seq {head}"
+            "seq {head}: records missing at the end, up to the head (hash "
         )),
         "{out}"
     );
@@ -203,7 +209,7 @@ async fn records_taken_from_the_end_are_reported_at_the_head() {
             recorded_previous: Some(head),
         }
     );
-    assert!(seqs_before(&store, broken.seq) < last_left);
+    assert!(seqs_before(&store, broken.seq) < second_removed);
     store.close().unwrap();
 }
 

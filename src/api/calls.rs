@@ -116,7 +116,7 @@ impl CallAudit {
         } = self;
         let noted = std::mem::take(&mut *note.lock());
         facts.message_id = noted.message_id;
-        facts.outcome = Some(super::observe::names::code_name(code).to_owned());
+        facts.outcome = Some(super::observe::code_name(code).to_owned());
         if let Some(reason) = noted.reason {
             facts.note = reason;
         }

@@ -25,7 +25,7 @@
 mod body;
 mod call;
 mod draining;
-pub(super) mod names;
+mod names;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -35,6 +35,7 @@ use tonic::Status;
 use tracing::{field, Instrument as _};
 
 pub use draining::Draining;
+pub(super) use names::code_name;
 
 use super::calls::{CallAudit, CallNote};
 use super::identify::{Credential, Peer, Registry};

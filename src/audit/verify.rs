@@ -1,5 +1,6 @@
 //! Walking the chain: each record must link to the one before (or to the checkpoint) and
-//! give its own hash. Pure: the records come in as (key, bytes), in key order.
+//! give its own hash, and the walk must pass through the chain's head. Pure: the records come
+//! in as (key, bytes), in key order.
 
 use super::record::{Checkpoint, Head, Record, Tip};
 use crate::hex;
@@ -13,6 +14,8 @@ pub struct Verified {
     pub checkpoint: Option<Checkpoint>,
     /// The last good link.
     pub tip: Tip,
+    /// The head the walk had to pass through (`None`: a store from before heads were kept).
+    pub head: Option<Head>,
     /// The first broken link, if any.
     pub broken: Option<Broken>,
 }
@@ -51,12 +54,15 @@ pub enum Break {
         /// The sequence it records.
         recorded_seq: u64,
     },
-    /// The log does not end at its head (reported at the head's seq; expected: the head's
-    /// hash; found: the last record's): records were taken from its end, or added after it.
-    Head {
-        /// The last record on file that verified (or the checkpoint's).
+    /// The log stops before its head (reported at the head's seq; expected: the head's hash;
+    /// found: the hash where the walk ended): records were taken from its end.
+    Short {
+        /// The last record on file, verified (`None`: no record is left).
         last_on_file: Option<u64>,
     },
+    /// The record filed at the head's seq is not the one the head names (expected: the head's
+    /// hash; found: the record's): the log was rewritten up to here.
+    NotHead,
 }
 
 impl std::fmt::Display for Broken {
@@ -85,15 +91,23 @@ impl std::fmt::Display for Broken {
             Break::Misfiled { recorded_seq } => {
                 write!(f, "seq {seq}: record of seq {recorded_seq} filed here")
             }
-            Break::Head { last_on_file } => {
-                let last = last_on_file.map_or_else(|| "none".to_owned(), |s| s.to_string());
-                write!(
-                    f,
-                    "seq {seq}: the log does not end at its head: the head names seq {seq} \
-                     (hash {expected}), the last record on file is seq {last} (hash {found}): \
-                     records were removed from the end (or added after it)"
-                )
-            }
+            Break::Short {
+                last_on_file: Some(last),
+            } => write!(
+                f,
+                "seq {seq}: records missing at the end, up to the head (hash {expected}); the \
+                 last record on file is seq {last} (hash {found})"
+            ),
+            Break::Short { last_on_file: None } => write!(
+                f,
+                "seq {seq}: records missing at the end, up to the head (hash {expected}); no \
+                 record is left on file"
+            ),
+            Break::NotHead => write!(
+                f,
+                "seq {seq}: not the head's record: the head names hash {expected}, the record \
+                 here has {found}: the log was rewritten"
+            ),
         }
     }
 }
@@ -167,9 +181,9 @@ impl Chain {
     }
 }
 
-/// Walks `records` (key, bytes; in key order) from `checkpoint` up to the first broken link;
-/// a whole walk must end at `head` when there is one (stores written before heads were kept
-/// have none).
+/// Walks `records` (key, bytes; in key order) from `checkpoint` up to the first broken link.
+/// When there is a `head` (stores written before heads were kept have none), the walk must
+/// pass through it; records after it are commits made since the head was read.
 pub fn verify<E>(
     checkpoint: Option<&Checkpoint>,
     head: Option<&Head>,
@@ -179,18 +193,20 @@ pub fn verify<E>(
     let mut broken = None;
     for record in records {
         let (key, bytes) = record?;
-        if let Err(b) = chain.step(key, &bytes) {
-            broken = Some(b);
+        broken = match chain.step(key, &bytes) {
+            Err(b) => Some(b),
+            Ok(record) => head.and_then(|head| not_head(head, &record)),
+        };
+        if broken.is_some() {
             break;
         }
     }
     let end = chain.tip();
-    if let Some(head) = head.filter(|head| broken.is_none() && head.tip() != end) {
+    if let Some(head) = head.filter(|head| broken.is_none() && end.seq < Some(head.seq)) {
+        let last_on_file = end.seq.filter(|_| chain.entries() > 0);
         broken = Some(Broken {
             seq: head.seq,
-            why: Break::Head {
-                last_on_file: end.seq,
-            },
+            why: Break::Short { last_on_file },
             expected: head.hash,
             found: end.hash,
         });
@@ -199,7 +215,18 @@ pub fn verify<E>(
         entries: chain.entries(),
         checkpoint: checkpoint.copied(),
         tip: chain.tip(),
+        head: head.copied(),
         broken,
+    })
+}
+
+/// The break when `record` is filed at the head's seq but is not the head's record.
+fn not_head(head: &Head, record: &Record) -> Option<Broken> {
+    (record.seq == head.seq && record.hash != head.hash).then_some(Broken {
+        seq: head.seq,
+        why: Break::NotHead,
+        expected: head.hash,
+        found: record.hash,
     })
 }
 
@@ -287,26 +314,39 @@ mod tests {
         let cut = verify(None, Some(&head), rows(&good[..3])).unwrap();
         let broken = cut.broken.unwrap();
         assert_eq!(cut.entries, 3);
-        assert_eq!(
-            (broken.seq, broken.why.clone()),
-            (
-                9,
-                Break::Head {
-                    last_on_file: Some(5)
-                }
-            )
-        );
+        let short = Break::Short {
+            last_on_file: Some(5),
+        };
+        assert_eq!((broken.seq, broken.why.clone()), (9, short));
         assert_eq!(
             (broken.expected, broken.found),
             (good[3].hash, good[2].hash)
         );
-        assert!(broken.to_string().contains("does not end at its head"));
+        assert!(broken
+            .to_string()
+            .contains("seq 9: records missing at the end"));
 
         let emptied = verify(None, Some(&head), rows(&[]))
             .unwrap()
             .broken
             .unwrap();
-        assert_eq!(emptied.why, Break::Head { last_on_file: None });
+        assert_eq!(emptied.why, Break::Short { last_on_file: None });
+        assert!(emptied.to_string().contains("no record is left on file"));
+
+        // Records after the head were committed since it was read: not a break.
+        let earlier = Head::of(&good[2].tip()).unwrap();
+        let later = verify(None, Some(&earlier), rows(&good)).unwrap();
+        assert_eq!((later.entries, later.broken), (4, None));
+
+        // A log rewritten up to the head's seq: its record there is not the head's.
+        let mut rewritten = good.clone();
+        rewritten[3] = Record::chain(&good[2].tip(), 9, 1, Facts::default());
+        let broken = verify(None, Some(&head), rows(&rewritten))
+            .unwrap()
+            .broken
+            .unwrap();
+        assert_eq!((broken.seq, broken.why), (9, Break::NotHead));
+
         // A break inside the log is reported where it is, not at the head.
         let mut missing = good.clone();
         missing.remove(1);

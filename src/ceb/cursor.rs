@@ -12,7 +12,7 @@
 //! - [`name`]: byte equality of short names.
 
 mod name;
-pub(super) mod namespace;
+mod namespace;
 mod position;
 mod record;
 mod text;
@@ -24,7 +24,8 @@ use quick_xml::Reader;
 
 use super::error::{DecodeError, DecodeErrorKind};
 use super::Limits;
-use namespace::{Binding, Ns};
+use namespace::Binding;
+pub(super) use namespace::Ns;
 
 /// A decoding failure, boxed so that the `Result`s of the hot path stay small.
 pub(super) type Failure = Box<DecodeError>;

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::cursor::namespace::Ns;
+use super::cursor::Ns;
 use super::cursor::{Cursor, Failure, Open, Tag};
 use super::error::{DecodeError, DecodeErrorKind};
 use super::source::to_utf8;

@@ -46,8 +46,8 @@ pub struct AuditArgs {
 /// `audit` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the chain from the checkpoint: OK with the count of records, or the first
-    /// broken link (its seq, the hash expected and the hash found).
+    /// Walk the chain from the checkpoint through its head: OK with the count of records, or
+    /// the first broken link (its seq, the hash expected and the hash found).
     Verify {
         /// Folder of the store.
         #[arg(long)]

@@ -1,6 +1,6 @@
 //! `single-window audit verify --data DIR`: walks the store's audit log from its checkpoint
-//! (or its first record) and reports OK with the count of records, or the first broken link.
-//! It opens the store itself, so the gateway must not be running on it.
+//! (or its first record) through its head and reports OK with the count of records, or the
+//! first broken link. It opens the store itself, so the gateway must not be running on it.
 
 use std::io::Write;
 use std::path::Path;
@@ -68,9 +68,15 @@ pub fn verify(data: &Path, out: &mut dyn Write) -> std::io::Result<i32> {
                 .tip
                 .seq
                 .map_or_else(|| "none".to_owned(), |s| s.to_string());
+            let head = match verified.head {
+                Some(head) => format!("it passes through its head at seq {}", head.seq),
+                None => "no head on file (a store from before heads were kept: records cut \
+                         from the end are not detectable)"
+                    .to_owned(),
+            };
             writeln!(
                 out,
-                "audit log OK: {} records verified from {from}; last seq {last}, hash {}",
+                "audit log OK: {} records verified from {from}; last seq {last}, hash {}; {head}",
                 verified.entries,
                 hex::encode(&verified.tip.hash)
             )?;

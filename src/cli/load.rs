@@ -125,7 +125,7 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
     )?;
     let released = releases.finish(args.release_wait).await;
     released.report(out, accepted, elapsed)?;
-    if let Some((store, node, _dir)) = embedded {
+    if let Some((store, node, dir)) = embedded {
         let stats = store.stats();
         writeln!(
             out,
@@ -141,6 +141,8 @@ pub async fn run(args: &LoadArgs, out: &mut dyn Write) -> anyhow::Result<i32> {
             backlog.now(&store)
         )?;
         node.stop().await?;
+        store.close()?;
+        drop(dir);
     }
     if let Some(status) = &first_error {
         writeln!(

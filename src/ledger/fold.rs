@@ -18,7 +18,7 @@
 //! writes returned.
 
 mod change;
-pub(super) mod index;
+mod index;
 mod keyed;
 mod waybill;
 
@@ -29,6 +29,8 @@ use crate::report::Violation;
 use crate::rules::Rules;
 use crate::store::{Folded, Read, Refusal, StoreError};
 use change::Ledger;
+pub(super) use index::quota_total;
+pub use index::Routing;
 
 /// A declaration to fold in: the state machine's event (the document with its sender and
 /// time) and where the declaration is stored.

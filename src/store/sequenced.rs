@@ -1,6 +1,6 @@
 //! The sequenced trees as readers see them: status events for watchers and outbox queues for
 //! the dispatchers (only rows already on disk: nothing is shown or delivered before the write
-//! that made it is durable), and the audit log with its checkpoint.
+//! that made it is durable), and the audit log with its checkpoint and head.
 
 use tokio::sync::watch;
 
@@ -121,7 +121,6 @@ impl Store {
 
     /// Where the audit log verifies from since its last purge (`None`: never purged).
     pub fn audit_checkpoint(&self) -> Result<Option<crate::audit::Checkpoint>, StoreError> {
-        let trees = &self.trees;
-        Ok(writer::AuditState::load(trees)?.checkpoint())
+        writer::load_checkpoint(&self.trees)
     }
 }

@@ -8,7 +8,8 @@
 //!
 //! Every written event gets an audit record chained to the one before (see [`crate::audit`]):
 //! the writer keeps the chain's tip, takes it into each group and keeps the group's tip only
-//! once the group is on disk. Purges of the audit log go through the writer too, so that the
+//! once the group is on disk. A group that adds records also writes the chain's new head in
+//! its transaction. Purges of the audit log go through the writer too, so that the
 //! records they remove and the checkpoint they leave never race a commit.
 //!
 //! This file is the request loop: drain the queue, decide each request, write the group, sync,
@@ -32,7 +33,7 @@ use super::stats::SharedStats;
 use super::trees::Trees;
 use super::{Accepted, Committed, StoreConfig, StoreError};
 use crate::audit::{Facts, Purged};
-pub(super) use chain::{load_head, AuditState};
+pub(super) use chain::{load_checkpoint, load_head, AuditState};
 use chain::{put_audit, put_head};
 use group::Group;
 pub use group::View;

@@ -1,6 +1,7 @@
-//! The audit chain on the writer: its state as on file (tip and last checkpoint), chaining an
-//! event's or a call's record into a group, and purges (records removed, a checkpoint and the
-//! purge's own record left), all staged in the group like any other write.
+//! The audit chain on the writer: its state as on file (tip, head and last checkpoint),
+//! chaining an event's or a call's record into a group, the group's new head, and purges
+//! (records removed, a checkpoint and the purge's own record left), all staged in the group
+//! like any other write.
 
 use super::{Group, Writer};
 use crate::audit::{Chain, Checkpoint, Facts, Head, Purged, Record, Tip};
@@ -27,13 +28,7 @@ impl AuditState {
     /// one). A last record that does not read (written before records were chained) gives a
     /// chain that starts again from the genesis hash.
     pub fn load(trees: &Trees) -> Result<AuditState, StoreError> {
-        let checkpoint = match trees.audit_meta.get(CHECKPOINT_KEY)? {
-            Some(bytes) => Some(
-                Checkpoint::from_bytes(&bytes)
-                    .map_err(|e| StoreError::Corrupt(format!("audit checkpoint: {e}")))?,
-            ),
-            None => None,
-        };
+        let checkpoint = load_checkpoint(trees)?;
         let tip = match (load_head(trees)?, trees.audit.last()?) {
             (Some(head), _) => head.tip(),
             (None, Some((_, bytes))) => {
@@ -42,11 +37,6 @@ impl AuditState {
             (None, None) => checkpoint.map_or_else(Tip::default, |c| c.tip()),
         };
         Ok(AuditState { tip, checkpoint })
-    }
-
-    /// The checkpoint.
-    pub fn checkpoint(&self) -> Option<Checkpoint> {
-        self.checkpoint
     }
 }
 
@@ -118,6 +108,16 @@ impl Writer {
             checkpoint: Some(checkpoint),
             seq: Some(seq),
         })
+    }
+}
+
+/// The last purge's checkpoint as on file (`None`: never purged).
+pub(in crate::store) fn load_checkpoint(trees: &Trees) -> Result<Option<Checkpoint>, StoreError> {
+    match trees.audit_meta.get(CHECKPOINT_KEY)? {
+        Some(bytes) => Checkpoint::from_bytes(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("audit checkpoint: {e}"))),
+        None => Ok(None),
     }
 }
 
