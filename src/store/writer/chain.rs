@@ -113,22 +113,32 @@ impl Writer {
 
 /// The last purge's checkpoint as on file (`None`: never purged).
 pub(in crate::store) fn load_checkpoint(trees: &Trees) -> Result<Option<Checkpoint>, StoreError> {
-    match trees.audit_meta.get(CHECKPOINT_KEY)? {
-        Some(bytes) => Checkpoint::from_bytes(&bytes)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(format!("audit checkpoint: {e}"))),
-        None => Ok(None),
-    }
+    load_meta(
+        trees,
+        CHECKPOINT_KEY,
+        "audit checkpoint",
+        Checkpoint::from_bytes,
+    )
 }
 
 /// The chain's head as on file (`None` in a store written before heads were kept).
 pub(in crate::store) fn load_head(trees: &Trees) -> Result<Option<Head>, StoreError> {
-    match trees.audit_meta.get(HEAD_KEY)? {
-        Some(bytes) => Head::from_bytes(&bytes)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(format!("audit head: {e}"))),
-        None => Ok(None),
-    }
+    load_meta(trees, HEAD_KEY, "audit head", Head::from_bytes)
+}
+
+/// The `audit_meta` entry `key`, read with `parse`; one that does not read is corrupt.
+fn load_meta<T>(
+    trees: &Trees,
+    key: &[u8],
+    what: &str,
+    parse: fn(&[u8]) -> Result<T, serde_json::Error>,
+) -> Result<Option<T>, StoreError> {
+    let Some(bytes) = trees.audit_meta.get(key)? else {
+        return Ok(None);
+    };
+    parse(&bytes)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 /// Keeps the group's new end of the chain as the head, in the group's own transaction, when
