@@ -184,6 +184,11 @@ async fn receipts_are_applied_once_and_an_orphan_goes_to_the_dead_letters() {
         .await
         .unwrap_err();
     assert_eq!(wrong.code(), tonic::Code::PermissionDenied, "{wrong:?}");
+    assert_eq!(
+        wrong.message(),
+        format!("message {message_id} was not routed to fx"),
+        "the refusal does not say which agency has it"
+    );
     // A receipt for a message never routed is an orphan, kept in the dead letters.
     let orphan = receipts
         .report(v1::AgencyReceipt {

@@ -63,9 +63,10 @@ impl AgencySide {
             return Ok(ack(v1::ReceiptOutcome::Orphan, detail, String::new()));
         };
         if routing.agency != r.agency {
+            // Not which agency it went to: that is no business of the caller's.
             let denied = Denied::because(format!(
-                "message {} was routed to {}, not {}",
-                r.message_id, routing.agency, r.agency
+                "message {} was not routed to {}",
+                r.message_id, r.agency
             ));
             return Err(refuse(note, &denied));
         }
