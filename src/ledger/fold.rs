@@ -42,17 +42,26 @@ pub struct Arrival {
     pub at: DocRef,
 }
 
+impl Arrival {
+    /// The CEB document it carries (`None` for agency declarations and receipts).
+    pub(super) fn document(&self) -> Option<&Document<'static>> {
+        match &self.event {
+            Event::Document(
+                Declaration {
+                    body: Body::Ceb(doc),
+                    ..
+                },
+                _,
+            ) => Some(doc),
+            _ => None,
+        }
+    }
+}
+
 /// Folds a declaration into its shipment. Declarations that are not one of the shipment's
 /// documents (agency declarations, waybill statuses, …) are stored without correlation.
 pub fn document(view: &dyn Read, arrival: &Arrival, rules: &Rules) -> Result<Folded, StoreError> {
-    let Event::Document(
-        Declaration {
-            body: Body::Ceb(doc),
-            ..
-        },
-        _,
-    ) = &arrival.event
-    else {
+    let Some(doc) = arrival.document() else {
         return Ok(Folded::default());
     };
     match doc {

@@ -6,9 +6,9 @@ use super::change::Ledger;
 use super::index::{payment_number, quota_total, Numbered};
 use super::waybill::join_pending_waybill;
 use super::{refuse, Arrival};
-use crate::correlate::{self, rule, DocKind, Event};
+use crate::correlate::{self, rule, DocKind};
 use crate::domain::records::Payment;
-use crate::domain::{AppType, Body, Declaration, Document, ShipmentKey};
+use crate::domain::{AppType, Document, ShipmentKey};
 use crate::ledger::keys;
 use crate::report::{At, Violation};
 use crate::rules::Rules;
@@ -21,14 +21,7 @@ pub(super) fn keyed(
     key: &ShipmentKey<'static>,
     rules: &Rules,
 ) -> Result<Folded, StoreError> {
-    let Event::Document(
-        Declaration {
-            body: Body::Ceb(doc),
-            ..
-        },
-        _,
-    ) = &arrival.event
-    else {
+    let Some(doc) = arrival.document() else {
         return Ok(Folded::default());
     };
     if let Document::Payment(p) = doc {
